@@ -1,0 +1,24 @@
+"""Shared test configuration: GPU tests skip themselves on machines without a usable GPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolkit import backend
+
+
+def pytest_collection_modifyitems(config, items):
+    if backend.gpu_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="no usable GPU (NVML device count 0 or probe allocation failed)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(autouse=True)
+def _cpu_backend_unless_gpu_test(request, monkeypatch):
+    """Tests create data on the CPU unless marked ``gpu``, whatever TOOLKIT_BACKEND says."""
+    if "gpu" not in request.keywords:
+        monkeypatch.setenv("TOOLKIT_BACKEND", "cpu")
+    yield
