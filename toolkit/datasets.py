@@ -78,7 +78,8 @@ TABLES = (
     "response",
     "truth",
 )
-_BLOCK_TABLES = ("sales", "orders", "inventory", "shipments", "truth")
+_PANEL_TABLES = ("sales", "orders", "inventory", "shipments")  # generated block by block
+_BLOCK_TABLES = (*_PANEL_TABLES, "truth", "revenue")
 _CHANNELS = ["web", "app", "marketplace", "store"]
 _CATEGORIES = ["electronics", "home", "apparel", "beauty", "grocery", "toys"]
 _CATEGORY_PRICE = np.array([120.0, 45.0, 35.0, 18.0, 6.0, 25.0])
@@ -473,12 +474,14 @@ def _block(world: dict, block: int, first: int, last: int, seed: int, anomaly_ra
     candidates = np.flatnonzero((units_rows >= 4) & ~stockout_rows)
     n_spike = min(int(n_anom * 0.4), candidates.size)
     spike_rows = np.sort(rng.choice(candidates, n_spike, replace=False)) if n_spike else np.array([], int)
-    drop_pool = np.setdiff1d(np.flatnonzero((units_rows >= 8) & ~stockout_rows), spike_rows)
+    taken = np.zeros(n_rows, dtype=bool)
+    taken[spike_rows] = True
+    drop_pool = np.flatnonzero((units_rows >= 8) & ~stockout_rows & ~taken)
     n_drop = min(int(n_anom * 0.3), drop_pool.size)
     drop_rows = np.sort(rng.choice(drop_pool, n_drop, replace=False)) if n_drop else np.array([], int)
-    taken = np.union1d(spike_rows, drop_rows)
+    taken[drop_rows] = True
     n_missing = int(n_anom) - n_spike - n_drop
-    miss_pool = np.setdiff1d(np.arange(n_rows), taken)
+    miss_pool = np.flatnonzero(~taken)
     missing_rows = np.sort(rng.choice(miss_pool, min(n_missing, miss_pool.size), replace=False))
     spike_factor = rng.uniform(3.0, 6.0, spike_rows.size)
     units_rows[spike_rows] = np.round(units_rows[spike_rows] * spike_factor)
@@ -642,8 +645,9 @@ def _shipments(rng, world, lines: pd.DataFrame, day: np.ndarray, incidents: list
     return shipments, ship_truth
 
 
-def _iter_blocks(world: dict, seed: int, anomaly_rate: float, incidents: list, progress: bool
-                 ) -> Iterator[dict[str, pd.DataFrame]]:
+def _iter_blocks(world: dict, seed: int, anomaly_rate: float, progress: bool) -> Iterator[dict[str, Any]]:
+    """Every block's tables, plus ``revenue``: the block's incremental revenue per channel."""
+    incidents = _carrier_incidents(np.random.default_rng([seed, 2]), world["dates"])
     n_skus = len(world["skus"])
     starts = range(0, n_skus, BLOCK_SKUS)
     if progress:
@@ -651,7 +655,9 @@ def _iter_blocks(world: dict, seed: int, anomaly_rate: float, incidents: list, p
 
         starts = tqdm(starts, desc="make_retail", unit="block")
     for block, first in enumerate(starts):
-        yield _block(world, block, first, min(first + BLOCK_SKUS, n_skus), seed, anomaly_rate, incidents)
+        frames = _block(world, block, first, min(first + BLOCK_SKUS, n_skus), seed, anomaly_rate, incidents)
+        frames["revenue"] = _incremental_revenue(world, frames["sales"])
+        yield frames
 
 
 # --------------------------------------------------------------------------- public API
@@ -705,23 +711,17 @@ def make_retail(
     """
     _check_args(n_skus, n_locations, n_days, anomaly_rate)
     world = _world(n_skus, n_locations, n_days, start, seed, country)
-    incidents = _carrier_incidents(np.random.default_rng([seed, 2]), world["dates"])
     parts: dict[str, list] = {name: [] for name in _BLOCK_TABLES}
-    for frames in _iter_blocks(world, seed, anomaly_rate, incidents, progress):
+    for frames in _iter_blocks(world, seed, anomaly_rate, progress):
         for name in _BLOCK_TABLES:
             parts[name].append(frames[name])
-    tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
-    marketing = world["marketing"].copy()
-    click_truth = _inject_click_fraud(np.random.default_rng([seed, 3]), marketing, anomaly_rate)
-    tables["truth"] = _sorted_truth(pd.concat([tables["truth"], click_truth], ignore_index=True))
+    tables = {name: pd.concat(parts[name], ignore_index=True) for name in _PANEL_TABLES}
+    small = _small_tables(world, seed, anomaly_rate, parts["truth"], parts["revenue"])
     data = RetailData(
-        products=world["products"],
-        locations=world["locations"],
-        marketing=marketing,
-        response=_response(world, tables["sales"]),
+        **tables,
+        **small,
         params=dict(n_skus=n_skus, n_locations=n_locations, n_days=n_days, start=start, seed=seed,
                     anomaly_rate=anomaly_rate, country=country),
-        **tables,
     )
     return _placed(data, backend)
 
@@ -738,29 +738,34 @@ def _placed(data: Any, backend: str | None) -> Any:
     return to_device(data)
 
 
-def _sorted_truth(truth: pd.DataFrame) -> pd.DataFrame:
-    order = ["table", "type", "date", "sku", "location", "warehouse", "carrier", "zone", "order_id"]
-    return truth.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)
+def _incremental_revenue(world: dict, sales: pd.DataFrame) -> np.ndarray:
+    """Expected revenue the marketing response adds, per channel, over the rows of ``sales``.
 
-
-def _response(world: dict, sales: pd.DataFrame) -> pd.DataFrame:
-    """True response per channel: parameters plus the incremental revenue and ROI of its spend.
-
-    Incremental revenue is the expected extra demand the spend drives, valued at the prices
-    charged that day: sum over rows of (marketing units * sku share * price).
+    The extra demand of a row is the channel's response that day times the sku's popularity
+    share (see :func:`_marketing`), valued at the price charged that day.
     """
-    params = pd.DataFrame(world["response_params"])
     share = world["popularity"] / world["popularity"].sum()
-    mkt = world["marketing_units"]  # (t, l)
     codes_s = sales["sku"].cat.codes.to_numpy()
     codes_l = sales["location"].cat.codes.to_numpy()
     day = ((sales["date"].to_numpy() - world["dates"].to_numpy()[0]) // np.timedelta64(1, "D")).astype(np.int64)
-    extra_revenue = mkt[day, codes_l] * share[codes_s] * sales["price"].to_numpy().astype(np.float64)
-    by_channel = np.bincount(world["channel_of_loc"][codes_l], weights=extra_revenue, minlength=len(_CHANNELS))
-    params["incremental_revenue"] = [by_channel[_CHANNELS.index(c)] for c in params["channel"]]
-    params["roi"] = params["incremental_revenue"] / params["spend_total"]
-    params["channel"] = pd.Categorical(params["channel"], categories=_CHANNELS)
-    return params
+    extra = world["marketing_units"][day, codes_l] * share[codes_s] * sales["price"].to_numpy().astype(np.float64)
+    return np.bincount(world["channel_of_loc"][codes_l], weights=extra, minlength=len(_CHANNELS))
+
+
+def _small_tables(world: dict, seed: int, anomaly_rate: float, truths: list, revenues: list) -> dict:
+    """Products, locations, marketing (with click fraud), response and the sorted truth."""
+    marketing = world["marketing"].copy()
+    click_truth = _inject_click_fraud(np.random.default_rng([seed, 3]), marketing, anomaly_rate)
+    response = pd.DataFrame(world["response_params"])
+    by_channel = np.sum(revenues, axis=0)
+    response["incremental_revenue"] = [by_channel[_CHANNELS.index(c)] for c in response["channel"]]
+    response["roi"] = response["incremental_revenue"] / response["spend_total"]
+    response["channel"] = pd.Categorical(response["channel"], categories=_CHANNELS)
+    truth = pd.concat([*truths, click_truth], ignore_index=True)
+    order = ["table", "type", "date", "sku", "location", "warehouse", "carrier", "zone", "order_id"]
+    truth = truth.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)
+    return {"products": world["products"], "locations": world["locations"], "marketing": marketing,
+            "response": response, "truth": truth}
 
 
 def write_parquet(
@@ -790,28 +795,14 @@ def write_parquet(
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     world = _world(n_skus, n_locations, n_days, start, seed, country)
-    incidents = _carrier_incidents(np.random.default_rng([seed, 2]), world["dates"])
-    truths = []
-    revenue_parts = []
-    for block, frames in enumerate(_iter_blocks(world, seed, anomaly_rate, incidents, progress)):
-        for name in ("sales", "orders", "inventory", "shipments"):
+    truths, revenues = [], []
+    for block, frames in enumerate(_iter_blocks(world, seed, anomaly_rate, progress)):
+        for name in _PANEL_TABLES:
             (out / name).mkdir(exist_ok=True)
             frames[name].to_parquet(out / name / f"part-{block:05d}.parquet", index=False)
         truths.append(frames["truth"])
-        revenue_parts.append(_response(world, frames["sales"])[["incremental_revenue"]].to_numpy())
-    marketing = world["marketing"].copy()
-    click_truth = _inject_click_fraud(np.random.default_rng([seed, 3]), marketing, anomaly_rate)
-    response = pd.DataFrame(world["response_params"])
-    response["incremental_revenue"] = np.sum(revenue_parts, axis=0)[:, 0]
-    response["roi"] = response["incremental_revenue"] / response["spend_total"]
-    response["channel"] = pd.Categorical(response["channel"], categories=_CHANNELS)
-    small = {
-        "products": world["products"],
-        "locations": world["locations"],
-        "marketing": marketing,
-        "response": response,
-        "truth": _sorted_truth(pd.concat([*truths, click_truth], ignore_index=True)),
-    }
+        revenues.append(frames["revenue"])
+    small = _small_tables(world, seed, anomaly_rate, truths, revenues)
     for name, frame in small.items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
     return out
