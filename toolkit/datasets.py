@@ -350,7 +350,7 @@ def _carrier_incidents(rng, dates: pd.DatetimeIndex) -> list[tuple[int, int, int
 
 
 def _truth_frame(table: str, kind: str, n: int, **columns: Any) -> pd.DataFrame:
-    frame = pd.DataFrame({"table": [table] * n, "type": [kind] * n})
+    frame = pd.DataFrame({"table": pd.Series([table] * n, dtype="str"), "type": pd.Series([kind] * n, dtype="str")})
     for name, dtype in _TRUTH_COLUMNS.items():
         if name in ("table", "type"):
             continue
@@ -471,12 +471,13 @@ def _block(world: dict, block: int, first: int, last: int, seed: int, anomaly_ra
     truths = []
     # Sales anomalies: spikes and drops on rows with clear sales, missing values anywhere.
     n_anom = rng.binomial(n_rows, anomaly_rate) if anomaly_rate > 0 else 0
-    candidates = np.flatnonzero((units_rows >= 4) & ~stockout_rows)
+    served = units_rows == demand_rows  # anomalies go on fully served days, not censored ones
+    candidates = np.flatnonzero((units_rows >= 4) & served)
     n_spike = min(int(n_anom * 0.4), candidates.size)
     spike_rows = np.sort(rng.choice(candidates, n_spike, replace=False)) if n_spike else np.array([], int)
     taken = np.zeros(n_rows, dtype=bool)
     taken[spike_rows] = True
-    drop_pool = np.flatnonzero((units_rows >= 8) & ~stockout_rows & ~taken)
+    drop_pool = np.flatnonzero((units_rows >= 8) & served & ~taken)
     n_drop = min(int(n_anom * 0.3), drop_pool.size)
     drop_rows = np.sort(rng.choice(drop_pool, n_drop, replace=False)) if n_drop else np.array([], int)
     taken[drop_rows] = True

