@@ -1,0 +1,39 @@
+"""record/read_records round trip through a real notebook file, and the CLI's parameter parsing."""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pytest
+
+from toolkit.cli import _parameter
+from toolkit.report import RECORD_MIME, _jsonable, read_records
+
+
+def test_read_records_finds_mime_outputs_and_last_wins(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={RECORD_MIME: {"name": "wape", "value": 0.5}}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "ignored"}),
+        nbformat.v4.new_output("display_data", data={RECORD_MIME: {"name": "wape", "value": 0.25}}),
+        nbformat.v4.new_output("display_data", data={RECORD_MIME: {"name": "n", "value": [1, 2]}}),
+    ]
+    nb.cells = [cell]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    assert read_records(path) == {"wape": 0.25, "n": [1, 2]}
+
+
+def test_jsonable_converts_numpy_and_rejects_objects():
+    assert _jsonable(np.float32(1.5)) == 1.5
+    assert _jsonable(np.array([1, 2])) == [1, 2]
+    assert _jsonable({"a": np.nan}) == {"a": None}
+    with pytest.raises(TypeError, match="record"):
+        _jsonable(object())
+
+
+def test_cli_parameters_are_literals_when_possible():
+    assert _parameter("SCALE=0.2") == ("SCALE", 0.2)
+    assert _parameter("BACKEND=cpu") == ("BACKEND", "cpu")
+    assert _parameter("N=[1, 2]") == ("N", [1, 2])
