@@ -1,0 +1,66 @@
+"""Inventory kernels on the GPU: cupy results equal numpy results within tolerance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toolkit.decisions import inventory as inv
+
+pytestmark = pytest.mark.gpu
+cp = pytest.importorskip("cupy")
+
+
+def _demand(n=64, T=120, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.poisson(rng.uniform(2, 30, n)[:, None] * np.ones((n, T))).astype(float)
+
+
+def test_lead_time_demand_cupy_matches_numpy():
+    rng = np.random.default_rng(1)
+    errors = rng.normal(0, 3, size=(50, 200))
+    errors[3, 10] = np.nan
+    forecast = rng.uniform(1, 20, size=(50, 30))
+    lead = rng.integers(0, 10, 50)
+    for method in ("empirical", "normal"):
+        host = inv.lead_time_demand(forecast, errors, lead, 3, service_level=0.9, method=method)
+        dev = inv.lead_time_demand(cp.asarray(forecast), cp.asarray(errors), cp.asarray(lead), 3, service_level=0.9, method=method)
+        assert isinstance(dev.quantile, cp.ndarray)
+        for a, b in zip(host, dev):
+            np.testing.assert_allclose(cp.asnumpy(b), a, rtol=1e-9)
+
+
+def test_closed_forms_cupy_match_numpy():
+    sigma = np.linspace(1, 30, 40)
+    order = np.linspace(10, 100, 40)
+    for target, extra in (("cycle_service_level", {}), ("fill_rate", {"order_quantity": order})):
+        host = inv.safety_stock(sigma, 0.95, target=target, **extra)
+        dev_extra = {k: cp.asarray(v) for k, v in extra.items()}
+        dev = inv.safety_stock(cp.asarray(sigma), 0.95, target=target, **dev_extra)
+        np.testing.assert_allclose(cp.asnumpy(dev), host, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(cp.asnumpy(inv.eoq(cp.asarray(order), 8.0, 0.225)), inv.eoq(order, 8.0, 0.225))
+
+
+@pytest.mark.parametrize("policy", ["base_stock", "RS", "sS"])
+def test_simulation_cupy_matches_numpy(policy):
+    demand = _demand()
+    n = demand.shape[0]
+    rng = np.random.default_rng(2)
+    lead = rng.integers(0, 6, n)
+    S = demand.mean(axis=1) * (lead + 4)
+    params = {"S": S, "s": 0.5 * S}
+    kw = dict(review_period=3, holding_cost=0.5, shortage_cost=5.0, ordering_cost=2.0)
+    host = inv.simulate_policy(demand, policy, params, lead, **kw)
+    dev = inv.simulate_policy(cp.asarray(demand), policy, {k: cp.asarray(v) for k, v in params.items()}, cp.asarray(lead), **kw)
+    for key in inv.KPIS:
+        assert isinstance(dev[key], cp.ndarray)
+        np.testing.assert_allclose(cp.asnumpy(dev[key]), host[key], rtol=1e-9, atol=1e-9, err_msg=key)
+
+
+def test_compare_policies_runs_on_cupy():
+    pytest.importorskip("cudf", reason="the policy table comes back as a cudf frame for cupy input")
+    train, test = _demand(16, 200, 3), _demand(16, 80, 4)
+    host = inv.compare_policies(train, test, 2, q_learning={"episodes": 10})
+    dev = inv.compare_policies(cp.asarray(train), cp.asarray(test), 2, q_learning={"episodes": 10})
+    assert list(dev["policy"].to_pandas()) == list(host["policy"])
+    np.testing.assert_allclose(dev["total_cost"].to_numpy(), host["total_cost"], rtol=1e-6)
