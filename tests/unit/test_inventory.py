@@ -482,3 +482,28 @@ def test_compare_policies_frames():
     assert isinstance(table, pd.DataFrame) and len(table) == 5
     with pytest.raises(DataValidationError, match="S2"):
         inv.compare_policies(train, test[test["sku"] == "S1"], "lt", q_learning={"episodes": 5})
+
+
+def test_service_cost_frontier_equals_separate_simulations():
+    rng = np.random.default_rng(16)
+    n = 8
+    demand = rng.poisson(12.0, size=(n, 70)).astype(float)
+    errors = rng.normal(0, 4, size=(n, 150))
+    forecast = rng.uniform(10, 14, size=(n, 20))
+    lead = rng.integers(0, 6, n)
+    costs = dict(holding_cost=0.5, shortage_cost=6.0, ordering_cost=12.0)
+    table = inv.service_cost_frontier(demand, lead, forecast=forecast, errors=errors, service_levels=[0.85, 0.97],
+                                      target="fill_rate", review_period=5, **costs)
+    rate = forecast.mean(axis=1)
+    lot = inv.eoq(rate * 365, 12.0, 0.5 * 365)
+    for policy, review in (("base_stock", 1), ("RS", 5), ("sS", 1)):
+        ltd = inv.lead_time_demand(forecast, errors, lead, review)
+        per_cycle = {"base_stock": rate, "RS": rate * 5, "sS": np.maximum(lot, rate)}[policy]
+        for level in (0.85, 0.97):
+            s = np.maximum(ltd.mean + inv.safety_stock(ltd.std, level, target="fill_rate", order_quantity=per_cycle), 0)
+            params = {"s": s, "S": s + lot} if policy == "sS" else {"S": s}
+            kpi = inv.simulate_policy(demand, policy, params, lead, review_period=review, **costs)
+            row = table[(table["policy"] == policy) & (table["service_target"] == level)].iloc[0]
+            assert row["total_cost"] == pytest.approx(kpi["total_cost"].sum())
+            assert row["fill_rate"] == pytest.approx(1 - kpi["unmet_demand"].sum() / demand.sum())
+            assert row["cycle_service_level"] == pytest.approx(np.nanmean(kpi["cycle_service_level"]))

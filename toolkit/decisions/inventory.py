@@ -12,6 +12,8 @@ or a lazy Dask frame for the row-wise and per-series functions).
   by day for all series at once, with KPIs.
 * :class:`QLearningReplenisher` and :func:`compare_policies` -- a tabular Q-learning agent always
   reported next to the tuned base-stock policy on the same held-out demand.
+* :func:`service_cost_frontier` -- what each service target costs, every policy and target
+  simulated in one vectorised run.
 
 Design choices (where the issue is silent)
 ------------------------------------------
@@ -80,6 +82,7 @@ __all__ = [
     "simulate_policy",
     "QLearningReplenisher",
     "compare_policies",
+    "service_cost_frontier",
     "KPIS",
     "POLICIES",
 ]
@@ -950,7 +953,12 @@ def _simulate_arrays(xp, demand, policy, params, lead, review, on_hand, backorde
         reviewing = (t % review) == 0
         quantity = xp.where(reviewing, _order_quantity(xp, policy, params, stock.position()), 0.0)
         placed = quantity > 0
-        event = placed if policy == "sS" else reviewing
+        if policy != "sS":
+            event = reviewing
+        elif "review_cycles" in params:  # mixed run: order-up-to rows count every review as a cycle
+            event = xp.where(params["review_cycles"], reviewing, placed)
+        else:
+            event = placed
         started = started | stock.place(t, quantity, event)
         closing = cycle_open & started
         cycles = cycles + xp.astype(closing, xp.float64)
@@ -1473,3 +1481,115 @@ def _summarise(xp, lib, details):
         for key in ("avg_on_hand", "orders_placed", "demand", "unmet_demand", "holding_cost", "shortage_cost", "ordering_cost", "total_cost"):
             rows[key].append(float(xp.sum(kpi[key])))
     return lib.DataFrame(rows)
+
+
+def service_cost_frontier(
+    demand: Any,
+    lead_time: Any,
+    *,
+    forecast: Any,
+    errors: Any,
+    service_levels: Sequence[float] = (0.8, 0.85, 0.9, 0.95, 0.975, 0.99),
+    policies: Sequence[str] = ("base_stock", "RS", "sS"),
+    target: str = "cycle_service_level",
+    review_period: int = 7,
+    holding_cost: float = 1.0,
+    shortage_cost: float = 10.0,
+    ordering_cost: float = 0.0,
+    backorders: bool = False,
+) -> Any:
+    """Cost and achieved service of each policy at each service target, on held-out demand.
+
+    For every policy and target the levels come from :func:`lead_time_demand` (``forecast``
+    and backtest ``errors``) and :func:`reorder_point`; all combinations are simulated on
+    ``demand`` in one vectorised run (series tiled policy x target times).
+
+    Parameters
+    ----------
+    demand : array, shape (n, T)
+        Held-out daily demand to simulate on.
+    lead_time : int or array
+        Whole days per series.
+    forecast : array
+        ``(n,)`` daily rate or ``(n, H)`` daily forecasts from the first held-out day.
+    errors : array, shape (n, T_bt)
+        Backtest errors ``actual - forecast``.
+    service_levels : sequence of float
+        Targets in (0, 1).
+    policies : sequence of {"base_stock", "RS", "sS"}
+        ``base_stock`` reviews daily (``P = L + 1``); ``RS`` every ``review_period`` days;
+        ``sS`` reviews daily with ``s`` the reorder point and ``S = s + EOQ``.
+    target : {"cycle_service_level", "fill_rate"}
+        Which measure ``service_levels`` are; for fill rate the expected demand per cycle is
+        one day (base stock), ``review_period`` days (RS) or the EOQ (sS).
+    review_period, holding_cost, shortage_cost, ordering_cost, backorders
+        As in :func:`compare_policies` (scalars).
+
+    Returns
+    -------
+    frame
+        One row per (policy, target): ``policy``, ``service_target``, the pooled KPIs of
+        :func:`compare_policies` and ``safety_stock`` (summed over series). pandas for numpy
+        input, cudf for cupy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from toolkit.decisions.inventory import service_cost_frontier
+    >>> rng = np.random.default_rng(0)
+    >>> demand = rng.poisson(10.0, (4, 90)).astype(float)
+    >>> errors = rng.poisson(10.0, (4, 200)) - 10.0
+    >>> table = service_cost_frontier(demand, 3, forecast=np.full(4, 10.0), errors=errors, service_levels=[0.9, 0.99])
+    >>> len(table)
+    6
+    """
+    _check_target(target)
+    xp = _namespace(demand, forecast, errors, lead_time)
+    d = _floats(xp, demand)
+    if d.ndim != 2:
+        raise DataValidationError("column 'demand': expected a 2-D (series, days) array", column="demand")
+    n = d.shape[0]
+    f, e = _floats(xp, forecast), _floats(xp, errors)
+    lead = _integers(xp, "lead_time", xp.broadcast_to(_floats(xp, lead_time), (n,)), 0)
+    levels = np.asarray(service_levels, dtype="float64")
+    if levels.ndim != 1 or levels.size == 0 or np.any(~np.isfinite(levels) | (levels <= 0) | (levels >= 1)):
+        raise DataValidationError("column 'service_levels': targets must lie in (0, 1)", column="service_levels")
+    unknown = [p for p in policies if p not in ("base_stock", "RS", "sS")]
+    if unknown:
+        raise ValueError(f"policies must be among 'base_stock', 'RS', 'sS', got {unknown}")
+    rate = f if f.ndim == 1 else xp.mean(f, axis=1)
+    h = xp.full(n, float(holding_cost), dtype=xp.float64)
+    k = xp.full(n, float(ordering_cost), dtype=xp.float64)
+    lot = eoq(rate * 365.0, k, h * 365.0)
+    blocks, labels = [], []
+    for policy in policies:
+        review = review_period if policy == "RS" else 1
+        ltd = lead_time_demand(f, e, lead, review)
+        per_cycle = {"base_stock": rate, "RS": rate * review, "sS": xp.maximum(lot, rate)}[policy]
+        for level in levels:
+            extra = {"order_quantity": per_cycle} if target == "fill_rate" else {}
+            ss = safety_stock(ltd.std, float(level), target=target, **extra)
+            level_s = xp.maximum(ltd.mean + ss, 0.0)
+            blocks.append((policy, review, level_s, level_s + lot if policy == "sS" else level_s, ss))
+            labels.append((policy, float(level)))
+    m = len(blocks)
+    s_all = xp.concat([b[2] for b in blocks])
+    S_all = xp.concat([b[3] for b in blocks])
+    review_all = xp.concat([xp.full(n, b[1], dtype=xp.int64) for b in blocks])
+    is_ss = xp.concat([xp.full(n, b[0] == "sS", dtype=xp.bool) for b in blocks])
+    # one run: an order-up-to row is an (s,S) row with s = S (order S - IP whenever IP <= S),
+    # whose cycles start at every review
+    params = {"s": xp.where(is_ss, s_all, S_all), "S": S_all, "review_cycles": ~is_ss}
+    kpi = _simulate_arrays(xp, _tile(xp, d, m), "sS", params, _tile(xp, lead, m), review_all, S_all, bool(backorders),
+                           _tile(xp, h, m), xp.full(n * m, float(shortage_cost), dtype=xp.float64), _tile(xp, k, m), False)
+    details = {}
+    for j, (policy, level) in enumerate(labels):
+        part = {key: kpi[key][j * n:(j + 1) * n] for key in KPIS}
+        details[f"{policy}|{level}"] = part
+    table = _summarise(xp, backend.frame_lib(d), details)
+    table = table.assign(
+        policy=[p for p, _ in labels],
+        service_target=[lv for _, lv in labels],
+        safety_stock=[float(xp.sum(b[4])) for b in blocks],
+    )
+    return table[["policy", "service_target", *KPIS, "safety_stock"]]

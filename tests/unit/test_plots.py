@@ -1,0 +1,34 @@
+"""The standard pictures draw what they are given."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from toolkit import plots  # noqa: E402
+
+
+def test_forecast_plot_draws_history_forecast_interval_and_actuals():
+    h = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=10), "units": np.arange(10.0)})
+    p = pd.DataFrame({"date": pd.date_range("2024-01-11", periods=3), "forecast": [9.0, 9, 9], "lo": 7.0, "hi": 11.0})
+    ax = plots.forecast(h, p, lower_col="lo", upper_col="hi", actual=h.tail(2), title="x")
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), h["units"])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), p["forecast"])
+    assert len(ax.collections) == 2  # the band and the actuals
+    assert ax.get_title() == "x"
+
+
+def test_inventory_paths_and_frontier():
+    paths = pd.DataFrame({"sku": ["a"] * 3 + ["b"] * 3, "warehouse": "WH01", "date": list(pd.date_range("2024-01-01", periods=3)) * 2,
+                          "on_hand": [5.0, 2, 0, 3, 3, 3], "unmet": [0.0, 0, 1, 0, 0, 0]})
+    ax = plots.inventory_paths(paths, reorder_point={("a", "WH01"): 2.0})
+    assert len([line for line in ax.lines if len(line.get_xdata()) == 3]) == 2
+    table = pd.DataFrame({"policy": ["x", "x", "y"], "fill_rate": [0.9, 0.95, 0.93], "total_cost": [10.0, 12, 11]})
+    ax = plots.frontier(table, highlight="y")
+    assert len(ax.lines) == 2
+    ax = plots.backtest_errors(pd.DataFrame({"model": ["a", "b"], "wape": [0.3, 0.2]}))
+    assert len(ax.patches) == 2

@@ -1,0 +1,323 @@
+"""ipywidgets explorers used by the curated notebooks.
+
+Each explorer is an ``ipywidgets.VBox`` whose controls are in ``.controls`` (a dict, so a
+test or a user can drive them from Python: ``w.controls["sku"].value = "SKU00002"``) and whose
+current result is an attribute (``.selection``, ``.table``) recomputed by ``update()`` each
+time a control changes. The computation lives in plain functions (:func:`select_forecast`,
+:func:`inventory_what_if`) that the widgets call, so it is tested without a browser; the
+widgets only wire controls to those functions and draw with :mod:`toolkit.plots`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from toolkit import backend
+from toolkit.errors import DataValidationError
+from toolkit.scale import as_list
+
+__all__ = ["select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf"]
+
+
+def _host(frame: Any) -> Any:
+    return backend.to_host(frame)
+
+
+def select_forecast(
+    history: Any,
+    forecasts: Mapping[str, Any],
+    key: Sequence[Any],
+    model: str,
+    horizon: int,
+    *,
+    id_cols: str | Sequence[str] = ("sku", "location"),
+    time_col: str = "date",
+    history_days: int | None = 90,
+) -> tuple[Any, Any]:
+    """The rows an explorer shows: one series' recent history and a model's first ``horizon`` days.
+
+    Parameters
+    ----------
+    history : frame
+        Long panel of actuals (``id_cols``, ``time_col``, target).
+    forecasts : mapping of str to frame
+        Model name -> prediction frame (``id_cols``, ``time_col``, ``forecast``, bounds).
+    key : sequence
+        The series' key values, in ``id_cols`` order.
+    model : str
+        A key of ``forecasts``.
+    horizon : int
+        Days of forecast to keep (>= 1).
+    history_days : int, optional
+        Last days of history to keep (all when None).
+
+    Returns
+    -------
+    (history rows, forecast rows) : host (pandas) frames sorted by time
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from toolkit.widgets import select_forecast
+    >>> h = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2024-01-01", periods=5), "units": 1.0})
+    >>> f = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2024-01-06", periods=3), "forecast": 2.0})
+    >>> hist, fc = select_forecast(h, {"m": f}, ("a", "web"), "m", 2)
+    >>> len(hist), len(fc)
+    (5, 2)
+    """
+    ids = as_list(id_cols)
+    if model not in forecasts:
+        raise DataValidationError(f"column 'model': {model!r} is not one of {sorted(forecasts)}", column="model")
+    if int(horizon) < 1:
+        raise DataValidationError(f"column 'horizon': must be >= 1, got {horizon}", column="horizon")
+    key = tuple(key) if isinstance(key, (tuple, list)) else (key,)
+    if len(key) != len(ids):
+        raise DataValidationError(f"column {ids[0]!r}: key {key} does not match id_cols {ids}", column=ids[0])
+
+    def rows(frame: Any) -> Any:
+        frame = _host(frame)
+        mask = np.ones(len(frame), dtype=bool)
+        for col, value in zip(ids, key):
+            mask &= (frame[col] == value).to_numpy()
+        return frame[mask].sort_values(time_col)
+
+    hist = rows(history)
+    if len(hist) == 0:
+        raise DataValidationError(f"column {ids[0]!r}: no history for series {key}", column=ids[0])
+    if history_days is not None:
+        hist = hist.tail(int(history_days))
+    return hist, rows(forecasts[model]).head(int(horizon))
+
+
+class ForecastExplorer:
+    """Pick a series, a model and a horizon; see history, forecast and interval.
+
+    Parameters
+    ----------
+    history : frame
+        Long panel of actuals.
+    forecasts : mapping of str to frame
+        Model name -> prediction frame (``forecast`` and optional bound columns).
+    id_cols, time_col, target_col : str
+        Column names.
+    lower_col, upper_col : str, optional
+        Interval bounds in the prediction frames (drawn when a model has them).
+    actual : frame, optional
+        Held-out actuals drawn as dots.
+    history_days : int
+        Days of history shown.
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+        What the notebook displays (the explorer also displays itself).
+    controls : dict
+        One dropdown per id column, ``model`` and the ``horizon`` slider.
+    selection : (frame, frame)
+        The current :func:`select_forecast` result.
+    """
+
+    def __init__(
+        self,
+        history: Any,
+        forecasts: Mapping[str, Any],
+        *,
+        id_cols: str | Sequence[str] = ("sku", "location"),
+        time_col: str = "date",
+        target_col: str = "units",
+        lower_col: str | None = None,
+        upper_col: str | None = None,
+        actual: Any = None,
+        history_days: int = 90,
+    ):
+        import ipywidgets as w
+
+        self.history, self.forecasts = _host(history), {k: _host(v) for k, v in forecasts.items()}
+        self.ids, self.time_col, self.target_col = as_list(id_cols), time_col, target_col
+        self.lower_col, self.upper_col, self.history_days = lower_col, upper_col, history_days
+        self.actual = None if actual is None else _host(actual)
+        first = next(iter(self.forecasts.values()))
+        steps = int(first.groupby(self.ids, observed=True).size().max())
+        self.controls = {
+            col: w.Dropdown(options=[str(v) for v in sorted(first[col].astype(str).unique())], description=col)
+            for col in self.ids
+        }
+        self.controls["model"] = w.Dropdown(options=list(self.forecasts), description="model")
+        self.controls["horizon"] = w.IntSlider(value=steps, min=1, max=steps, description="horizon")
+        self.output = w.Output()
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())[:3]), w.HBox(list(self.controls.values())[3:]), self.output])
+        self.update()
+
+    def _key(self) -> tuple:
+        key = []
+        for col in self.ids:
+            value = self.controls[col].value
+            match = self.history[col][self.history[col].astype(str) == value]
+            key.append(match.iloc[0] if len(match) else value)
+        return tuple(key)
+
+    def update(self, *_: Any) -> None:
+        """Recompute the selection from the controls and redraw."""
+        import matplotlib.pyplot as plt
+
+        from toolkit import plots
+
+        model = self.controls["model"].value
+        self.selection = select_forecast(self.history, self.forecasts, self._key(), model,
+                                         self.controls["horizon"].value, id_cols=self.ids, time_col=self.time_col,
+                                         history_days=self.history_days)
+        hist, fc = self.selection
+        bounds = self.lower_col in fc.columns and self.upper_col in fc.columns
+        actual = None
+        if self.actual is not None:
+            actual = self.actual[self.actual[self.time_col].isin(fc[self.time_col])]
+            for col, value in zip(self.ids, self._key()):
+                actual = actual[actual[col] == value]
+        self.output.clear_output(wait=True)
+        with self.output:
+            fig, ax = plt.subplots(figsize=(10, 3.5))
+            plots.forecast(hist, fc, time_col=self.time_col, target_col=self.target_col,
+                           lower_col=self.lower_col if bounds else None, upper_col=self.upper_col if bounds else None,
+                           actual=actual, title=f"{' / '.join(map(str, self._key()))} - {model}", ax=ax)
+            plt.show()
+            plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def inventory_what_if(
+    demand: Any,
+    lead_time: Any,
+    *,
+    forecast: Any,
+    errors: Any,
+    service_level: float = 0.95,
+    extra_lead_time: int = 0,
+    holding_cost: float = 1.0,
+    shortage_cost: float = 10.0,
+    ordering_cost: float = 0.0,
+    review_period: int = 7,
+    target: str = "cycle_service_level",
+    frontier_levels: Sequence[float] = (0.8, 0.9, 0.95, 0.98, 0.995),
+    backorders: bool = False,
+) -> tuple[Any, Any]:
+    """KPI table at one service target and the service/cost frontier, for a what-if setting.
+
+    Lead times are those given plus ``extra_lead_time`` days; everything else is passed to
+    :func:`toolkit.decisions.inventory.service_cost_frontier`.
+
+    Returns
+    -------
+    (table, frontier) : frames
+        ``table``: one row per policy at ``service_level``; ``frontier``: every policy at
+        every level of ``frontier_levels`` (and ``service_level``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from toolkit.widgets import inventory_what_if
+    >>> rng = np.random.default_rng(0)
+    >>> d, e = rng.poisson(8.0, (3, 60)).astype(float), rng.normal(0, 3, (3, 120))
+    >>> table, frontier = inventory_what_if(d, 2, forecast=np.full(3, 8.0), errors=e, service_level=0.9)
+    >>> list(table["policy"])
+    ['base_stock', 'RS', 'sS']
+    """
+    from toolkit.decisions.inventory import service_cost_frontier
+
+    if int(extra_lead_time) < 0:
+        raise DataValidationError(f"column 'extra_lead_time': must be >= 0, got {extra_lead_time}", column="extra_lead_time")
+    xp = backend.array_namespace(demand)
+    lead = xp.asarray(lead_time, dtype=xp.int64) + int(extra_lead_time)
+    levels = sorted(set(float(v) for v in frontier_levels) | {float(service_level)})
+    frontier = service_cost_frontier(demand, lead, forecast=forecast, errors=errors, service_levels=levels,
+                                     target=target, review_period=review_period, holding_cost=holding_cost,
+                                     shortage_cost=shortage_cost, ordering_cost=ordering_cost, backorders=backorders)
+    table = frontier[frontier["service_target"] == float(service_level)].reset_index(drop=True)
+    return table, frontier
+
+
+class InventoryWhatIf:
+    """What-if explorer: service level, extra lead time, holding and shortage costs.
+
+    Every change re-plans the policies (:func:`inventory_what_if`) and redraws the KPI table
+    and the service/cost frontier.
+
+    Parameters
+    ----------
+    demand, lead_time, forecast, errors
+        As in :func:`inventory_what_if` (arrays, one row per sku x warehouse).
+    service_level, holding_cost, shortage_cost, ordering_cost, review_period, target, backorders
+        Starting values / fixed settings.
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+    controls : dict
+        ``service_level``, ``extra_lead_time``, ``holding_cost``, ``shortage_cost`` sliders.
+    table, frontier : frames
+        The current results.
+    """
+
+    def __init__(
+        self,
+        demand: Any,
+        lead_time: Any,
+        *,
+        forecast: Any,
+        errors: Any,
+        service_level: float = 0.95,
+        holding_cost: float = 1.0,
+        shortage_cost: float = 10.0,
+        ordering_cost: float = 0.0,
+        review_period: int = 7,
+        target: str = "cycle_service_level",
+        backorders: bool = False,
+    ):
+        import ipywidgets as w
+
+        self.data = {"demand": demand, "lead_time": lead_time, "forecast": forecast, "errors": errors}
+        self.fixed = {"ordering_cost": ordering_cost, "review_period": review_period, "target": target,
+                      "backorders": backorders}
+        self.controls = {
+            "service_level": w.FloatSlider(value=service_level, min=0.8, max=0.995, step=0.005, readout_format=".3f",
+                                           description="service"),
+            "extra_lead_time": w.IntSlider(value=0, min=0, max=14, description="+lead days"),
+            "holding_cost": w.FloatLogSlider(value=holding_cost, base=10, min=-2, max=2, description="holding"),
+            "shortage_cost": w.FloatLogSlider(value=shortage_cost, base=10, min=-1, max=3, description="shortage"),
+        }
+        self.output = w.Output()
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())[:2]), w.HBox(list(self.controls.values())[2:]), self.output])
+        self.update()
+
+    def update(self, *_: Any) -> None:
+        """Re-plan with the current controls and redraw the table and the frontier."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from toolkit import plots
+
+        settings = {name: control.value for name, control in self.controls.items()}
+        self.table, self.frontier = inventory_what_if(**self.data, **settings, **self.fixed)
+        self.output.clear_output(wait=True)
+        with self.output:
+            shown = _host(self.table)[["policy", "cycle_service_level", "fill_rate", "avg_on_hand", "total_cost"]]
+            display(shown.round(3))
+            fig, ax = plt.subplots(figsize=(6, 3.5))
+            best = shown.sort_values("total_cost")["policy"].iloc[0]
+            plots.frontier(self.frontier, service_col="fill_rate", highlight=best, ax=ax)
+            plt.show()
+            plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
