@@ -368,10 +368,24 @@ def lag_kernel(x: Any, starts: Any, k: int) -> Any:
     """
     xp = backend.array_namespace(x)
     n = x.shape[0]
-    src = xp.arange(n, dtype=xp.int64) - k
-    ok = src >= starts
-    vals = xp.take(xp.astype(x, xp.float64), xp.maximum(src, xp.zeros_like(src))) if n else xp.astype(x, xp.float64)
-    return xp.where(ok, vals, xp.asarray(xp.nan, dtype=xp.float64))
+    return _lag(x, xp.nonzero(starts == xp.arange(n, dtype=starts.dtype))[0], k, xp)
+
+
+def _lag(x: Any, seg_starts: Any, k: int, xp: Any) -> Any:
+    """:func:`lag_kernel` given the first row of every series: a shifted copy, then NaN on the
+    first ``k`` rows of each series (a scatter of ``series * k`` rows, not a pass over all rows)."""
+    x = xp.astype(x, xp.float64)
+    n = x.shape[0]
+    if k == 0:
+        return xp.asarray(x, copy=True)
+    out = xp.empty_like(x)
+    out[: min(k, n)] = xp.nan
+    if n > k:
+        out[k:] = x[: n - k]
+    # rows past a short series' end belong to the next series, where they are within k rows of its start too
+    head = xp.reshape(seg_starts[:, None] + xp.arange(k, dtype=seg_starts.dtype)[None, :], (-1,))
+    out[head[head < n]] = xp.nan
+    return out
 
 
 def _prefix(values: Any, xp: Any) -> Any:
@@ -475,51 +489,65 @@ def _numba_kernels() -> Any:
         return None
 
     @numba.njit(cache=True, nogil=True)
-    def rolling(x, lo, hi, codes, min_periods):  # codes: 0 sum 1 mean 2 std 3 min 4 max 5 count
+    def rolling(x, seg_starts, seg_ends, window, shift, rows, min_periods):
+        # rows[c]: output row of statistic c (sum, mean, std, min, max, count) or -1.
+        # One sliding pass per series: add the value entering the window, drop the one
+        # leaving it; values are centred on the series' first value to keep sums small.
         n = x.shape[0]
-        out = np.empty((codes.shape[0], n))
-        need_std = False
-        need_ext = False
-        for c in codes:
-            need_std |= c == 2
-            need_ext |= c == 3 or c == 4
-        for i in range(n):
+        out = np.empty((max(rows.max() + 1, 0), n))
+        r_sum, r_mean, r_std, r_min, r_max, r_cnt = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+        need = max(min_periods, 1)
+        for seg in range(seg_starts.shape[0]):
+            s = seg_starts[seg]
             cnt = 0
-            total = 0.0
-            low = np.inf
-            high = -np.inf
-            for j in range(lo[i], hi[i]):
-                v = x[j]
-                if v == v:
-                    cnt += 1
-                    total += v
-                    if need_ext:
-                        low = min(low, v)
-                        high = max(high, v)
-            mean = total / cnt if cnt > 0 else np.nan
-            m2 = 0.0
-            if need_std and cnt >= 2:
-                for j in range(lo[i], hi[i]):
+            s1 = 0.0
+            s2 = 0.0
+            ref = x[s] if x[s] == x[s] else 0.0
+            for i in range(s, seg_ends[seg]):
+                j = i - shift  # row entering the window
+                if j >= s:
                     v = x[j]
                     if v == v:
-                        m2 += (v - mean) * (v - mean)
-            ok = cnt >= max(min_periods, 1)
-            for r in range(codes.shape[0]):
-                c = codes[r]
-                if c == 5:
-                    out[r, i] = cnt if cnt >= min_periods else np.nan
-                elif not ok:
-                    out[r, i] = np.nan
-                elif c == 0:
-                    out[r, i] = total
-                elif c == 1:
-                    out[r, i] = mean
-                elif c == 2:
-                    out[r, i] = np.sqrt(m2 / (cnt - 1)) if cnt >= 2 else np.nan
-                elif c == 3:
-                    out[r, i] = low
-                else:
-                    out[r, i] = high
+                        d = v - ref
+                        cnt += 1
+                        s1 += d
+                        s2 += d * d
+                    k = j - window  # row leaving it
+                    if k >= s:
+                        v = x[k]
+                        if v == v:
+                            d = v - ref
+                            cnt -= 1
+                            s1 -= d
+                            s2 -= d * d
+                            if cnt == 0:
+                                s1 = 0.0
+                                s2 = 0.0
+                ok = cnt >= need
+                if r_cnt >= 0:
+                    out[r_cnt, i] = cnt if cnt >= min_periods else np.nan
+                if r_sum >= 0:
+                    out[r_sum, i] = s1 + cnt * ref if ok else np.nan
+                if r_mean >= 0:
+                    out[r_mean, i] = s1 / cnt + ref if ok else np.nan
+                if r_std >= 0:
+                    if ok and cnt >= 2:
+                        var = (s2 - s1 * s1 / cnt) / (cnt - 1)
+                        out[r_std, i] = np.sqrt(var) if var > 0.0 else 0.0
+                    else:
+                        out[r_std, i] = np.nan
+                if r_min >= 0 or r_max >= 0:
+                    low = np.inf
+                    high = -np.inf
+                    for jj in range(max(j - window + 1, s), j + 1):
+                        v = x[jj]
+                        if v == v:
+                            low = min(low, v)
+                            high = max(high, v)
+                    if r_min >= 0:
+                        out[r_min, i] = low if ok else np.nan
+                    if r_max >= 0:
+                        out[r_max, i] = high if ok else np.nan
         return out
 
     @numba.njit(cache=True, nogil=True)
@@ -673,14 +701,18 @@ def rolling_kernel(
         parsed = [p for p in parsed if p[1] == "quantile"]
         if not parsed:
             return out
-    lo, hi = _window_bounds(starts, window, shift, xp)
     if engine == "numba":
         names = [s for s, kind, _ in parsed if kind != "quantile"]
         if names:
-            codes = np.asarray([_STAT_CODES[s] for s in names], dtype=np.int64)
-            raw = _numba_kernels()["rolling"](x, lo, hi, codes, min_periods)
+            rows = np.full(len(_STAT_CODES), -1, dtype=np.int64)
+            rows[[_STAT_CODES[s] for s in names]] = np.arange(len(names))
+            seg_starts = np.flatnonzero(starts == np.arange(x.shape[0]))
+            seg_ends = np.append(seg_starts[1:], x.shape[0])
+            raw = _numba_kernels()["rolling"](x, seg_starts, seg_ends, int(window), int(shift), rows, int(min_periods))
             out.update({name: raw[r] for r, name in enumerate(names)})
-    else:
+        parsed = [p for p in parsed if p[1] == "quantile"]
+    lo, hi = _window_bounds(starts, window, shift, xp) if parsed else (None, None)
+    if engine == "array":
         moments = [s for s, kind, _ in parsed if kind in ("sum", "mean", "std", "count")]
         if moments:
             out.update(_moments_array(x, lo, hi, moments, min_periods, xp))
@@ -785,11 +817,21 @@ def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = 
 
 
 def _assign(df: Any, columns: Mapping[str, Any]) -> Any:
-    """``df`` with ``columns`` (arrays in input order) added or replaced; index kept."""
-    out = df.copy(deep=False)
-    for name, values in columns.items():
-        out[name] = values
-    return out
+    """``df`` with ``columns`` (arrays in input order) added or replaced; index kept.
+
+    Built with one column-wise concat of a frame that wraps the arrays without copying
+    (``DataFrame.__setitem__`` would copy every feature column once more).
+    """
+    lib = backend.frame_lib(df)
+    replaced = [name for name in columns if name in df.columns]
+    base = df.drop(columns=replaced) if replaced else df
+    if not columns:
+        return base.copy(deep=False)
+    if lib.__name__ == "pandas":
+        extra = lib.DataFrame(dict(columns), index=df.index, copy=False)
+    else:
+        extra = lib.DataFrame(dict(columns), index=df.index)
+    return lib.concat([base, extra], axis=1)
 
 
 def _suffix(shift: int) -> str:
@@ -813,13 +855,11 @@ def _per_series(df: Any, func: Any, keys: Sequence[str], tcol: str, **kwargs: An
 
 
 def _prepare(df: Any, id_cols: Sequence[str], time_col: str, columns: Sequence[str], purpose: str,
-             numeric: Sequence[str] = ()) -> tuple[Any, _Layout | None]:
+             numeric: Sequence[str] = ()) -> tuple[Any, _Layout]:
     _check_columns(df, [*id_cols, time_col, *columns], purpose)
     _check_time(df, time_col)
     _check_numeric(df, numeric)
     xp = _xp_of_frame(df)
-    if len(df) == 0:
-        return xp, None
     return xp, _layout(df, id_cols, time_col, xp)
 
 
@@ -835,14 +875,12 @@ def _empty_like(df: Any, names: Sequence[str], xp: Any) -> Any:
 def _lags_frame(df, lags, target_col, id_cols, time_col, strict=True):
     xp, layout = _prepare(df, id_cols, time_col, [target_col], "for lag features", [target_col])
     names = [f"lag_{k}" for k in lags]
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target_col)
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, target_col)
     if strict:
         _check_lengths(layout, max(lags), target_col, f"lag {max(lags)}")
     x = layout.gather(_values(df, target_col))
-    return _assign(df, {name: layout.scatter(lag_kernel(x, layout.starts, k)) for name, k in zip(names, lags)})
+    return _assign(df, {name: layout.scatter(_lag(x, layout.seg_starts, k, xp)) for name, k in zip(names, lags)})
 
 
 def _positive_ints(values: Any, name: str) -> tuple[int, ...]:
@@ -897,10 +935,8 @@ def add_lags(
 def _rolling_frame(df, windows, stats, shift, min_periods, target_col, id_cols, time_col, engine="auto", strict=True):
     xp, layout = _prepare(df, id_cols, time_col, [target_col], "for rolling features", [target_col])
     names = {(w, s): f"rolling_{s}_{w}{_suffix(shift)}" for w in windows for s in stats}
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target_col)
-        return _empty_like(df, list(names.values()), xp)
+    if strict:
+        _check_not_empty(df, target_col)
     if strict and min_periods is None:
         _check_lengths(layout, shift + min(windows) - 1, target_col, f"rolling window {min(windows)} with shift {shift}")
     x = layout.gather(_values(df, target_col))
@@ -965,10 +1001,8 @@ def add_rolling(
 def _expanding_frame(df, stats, shift, min_periods, target_col, id_cols, time_col, strict=True):
     xp, layout = _prepare(df, id_cols, time_col, [target_col], "for expanding features", [target_col])
     names = [f"expanding_{s}{_suffix(shift)}" for s in stats]
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target_col)
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, target_col)
     x = layout.gather(_values(df, target_col))
     res = expanding_kernel(x, layout.starts, stats, shift, min_periods)
     return _assign(df, {name: layout.scatter(res[s]) for name, s in zip(names, stats)})
@@ -1018,10 +1052,8 @@ def add_expanding(
 
 def _ewm_frame(df, alphas, names, shift, target_col, id_cols, time_col, strict=True):
     xp, layout = _prepare(df, id_cols, time_col, [target_col], "for EWM features", [target_col])
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target_col)
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, target_col)
     x = layout.gather(_values(df, target_col))
     return _assign(df, {name: layout.scatter(ewm_kernel(x, layout.starts, a, shift)) for name, a in zip(names, alphas)})
 
@@ -1090,17 +1122,15 @@ def add_ewm(
 def _change_frame(df, periods, shift, kind, target_col, id_cols, time_col, strict=True):
     xp, layout = _prepare(df, id_cols, time_col, [target_col], f"for {kind} features", [target_col])
     names = [f"{kind}_{k}{_suffix(shift)}" for k in periods]
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target_col)
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, target_col)
     if strict:
         _check_lengths(layout, shift + max(periods), target_col, f"{kind} {max(periods)} with shift {shift}")
     x = layout.gather(_values(df, target_col))
-    base = lag_kernel(x, layout.starts, shift)
+    base = _lag(x, layout.seg_starts, shift, xp)
     cols = {}
     for name, k in zip(names, periods):
-        past = lag_kernel(x, layout.starts, shift + k)
+        past = _lag(x, layout.seg_starts, shift + k, xp)
         if kind == "diff":
             val = base - past
         else:
@@ -1254,9 +1284,10 @@ def _calendar_table(first: int, last: int, features: Sequence[str], country: str
         if "is_holiday" in wanted:
             table["is_holiday"] = on
         if "holiday_name" in wanted:
-            names = np.asarray([""] + hnames, dtype=object)
-            table["holiday_name"] = np.where(on, at + 1, 0)  # codes into names (0: no holiday)
-            table["_holiday_names"] = names
+            unique = [""] + sorted(set(hnames))
+            code = np.asarray([unique.index(h) for h in hnames] + [0], dtype=np.int32)
+            table["holiday_name"] = np.where(on, code[np.minimum(at, len(hnames))], 0)  # codes into names
+            table["_holiday_names"] = np.asarray(unique, dtype=object)
         if "days_to_holiday" in wanted:
             nxt = hdays[np.minimum(at, hdays.size - 1)] if hdays.size else np.zeros(day.size)
             table["days_to_holiday"] = np.where(at < hdays.size, nxt - day, np.nan).astype(np.float64)
@@ -1281,11 +1312,8 @@ def _calendar_columns(df: Any, time_col: str, features: Sequence[str], country: 
 
             codes = backend.to_host(values).astype(np.int32)
             cats = pd.Categorical.from_codes(codes, categories=table["_holiday_names"])
-            values = pd.Series(cats, index=backend.to_host(df.index) if not backend.is_gpu(df) else None)
-            if backend.is_gpu(df):  # host round trip: cudf builds a categorical from codes on the host here
-                import cudf
-
-                values = cudf.Series(cats, index=df.index)
+            # on cudf the categorical is built from its codes on the host (one int32 column)
+            values = backend.frame_lib(df).Series(cats, index=df.index)
         cols[name] = values
     return cols
 
@@ -1293,14 +1321,9 @@ def _calendar_columns(df: Any, time_col: str, features: Sequence[str], country: 
 def _calendar_frame(df, time_col, features, country, subdivisions, strict=True):
     _check_columns(df, [time_col], "for calendar features")
     _check_time(df, time_col)
-    xp = _xp_of_frame(df)
-    if len(df) == 0:
-        if strict:
-            _check_not_empty(df, time_col)
-        table = _calendar_table(0, 0, features, country, subdivisions) if features else {}
-        return _assign(df, {name: xp.asarray(table[name][:0]) if name != "holiday_name" else
-                            backend.frame_lib(df).Series([], dtype="category", index=df.index) for name in features})
-    return _assign(df, _calendar_columns(df, time_col, features, country, subdivisions, xp))
+    if strict:
+        _check_not_empty(df, time_col)
+    return _assign(df, _calendar_columns(df, time_col, features, country, subdivisions, _xp_of_frame(df)))
 
 
 def _calendar_names(features: Sequence[str] | None, country: str | None) -> tuple[str, ...]:
@@ -1436,10 +1459,8 @@ def _price_frame(df, price_col, promo_col, window, category_col, id_cols, time_c
     xp, layout = _prepare(df, id_cols, time_col, columns, "for price features", numeric)
     names = ["price_ref", "discount_depth"] + (["price_rel_category"] if category_col else []) \
         + (["is_promo", "days_since_promo"] if promo_col else [])
-    if layout is None:
-        if strict:
-            _check_not_empty(df, price_col)
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, price_col)
     price = layout.gather(_values(df, price_col))
     ref = rolling_kernel(price, layout.starts, window, ("max",), shift=0, min_periods=1)["max"]
     cols = {"price_ref": layout.scatter(ref), "discount_depth": layout.scatter(1.0 - price / ref)}
@@ -1514,10 +1535,8 @@ def add_price_features(
 def _share_frame(df, sku_col, window, shift, target_col, id_cols, time_col, strict=True):
     xp, layout = _prepare(df, id_cols, time_col, [sku_col, target_col], "for channel share", [target_col])
     name = f"channel_share_{window}{_suffix(shift)}"
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target_col)
-        return _empty_like(df, [name], xp)
+    if strict:
+        _check_not_empty(df, target_col)
     total = df.groupby([sku_col, time_col], observed=True, sort=False)[target_col].transform("sum")
     total = total.to_cupy(na_value=float("nan")) if backend.is_gpu(df) else total.to_numpy(dtype="float64", na_value=np.nan)
     own = rolling_kernel(layout.gather(_values(df, target_col)), layout.starts, window, ("sum",), shift, 1)["sum"]
@@ -1660,10 +1679,8 @@ def add_target_encoding(
 def _adstock_frame(df, cols, decay, max_lag, normalize, id_cols, time_col, strict=True):
     xp, layout = _prepare(df, id_cols, time_col, cols, "for adstock", cols)
     names = [f"{c}_adstock" for c in cols]
-    if layout is None:
-        if strict:
-            _check_not_empty(df, cols[0])
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, cols[0])
     out = {}
     for col, name in zip(cols, names):
         x = layout.gather(_values(df, col))
@@ -1671,7 +1688,7 @@ def _adstock_frame(df, cols, decay, max_lag, normalize, id_cols, time_col, stric
         d = decay[col]
         acc = xp.zeros_like(x)
         for lag in range(max_lag + 1):  # a loop over lags (max_lag + 1 vector ops), not over series
-            past = lag_kernel(x, layout.starts, lag)
+            past = _lag(x, layout.seg_starts, lag, xp)
             acc = acc + (d**lag) * xp.where(xp.isnan(past), xp.zeros_like(past), past)
         if normalize:
             acc = acc / sum(d**lag for lag in range(max_lag + 1))
@@ -1933,10 +1950,8 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str = "auto"
     ids, time_col, target = list(spec.id_cols), spec.time_col, spec.target_col
     xp, layout = _prepare(df, ids, time_col, [target, *spec.exog], "by the FeatureSpec", [target])
     names = [n for n in spec.feature_names if n not in spec.exog]
-    if layout is None:
-        if strict:
-            _check_not_empty(df, target)
-        return _empty_like(df, names, xp)
+    if strict:
+        _check_not_empty(df, target)
     if strict and spec.lags:
         _check_lengths(layout, max(spec.lags), target, f"lag {max(spec.lags)}")
     keep = None
@@ -1950,7 +1965,7 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str = "auto"
     sfx = spec._shift_suffix
     cols: dict[str, Any] = {}
     for k in spec.lags:
-        cols[f"lag_{k}"] = lag_kernel(x, starts, k)
+        cols[f"lag_{k}"] = _lag(x, layout.seg_starts, k, xp)
     for window, stats in spec.rolling.items():
         res = rolling_kernel(x, starts, window, stats, spec.rolling_shift, spec.min_periods, engine)
         cols.update({f"rolling_{s}_{window}{sfx}": res[s] for s in stats})

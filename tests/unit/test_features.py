@@ -344,3 +344,214 @@ def test_bad_parameters():
         F.add_rolling(df, 3, shift=0)
     with pytest.raises(ValueError, match="lags"):
         F.add_lags(df, [0])
+
+
+# ---------------------------------------------------------------------------------------------
+# calendar, holidays, Fourier
+# ---------------------------------------------------------------------------------------------
+
+
+def test_calendar_matches_pandas_dt_and_holidays():
+    import holidays
+
+    dates = pd.Series(pd.date_range("2023-11-20", "2025-01-10", freq="D")).sample(frac=1.0, random_state=1)
+    df = pd.DataFrame({"date": dates.to_numpy()}, index=np.arange(len(dates))[::-1])
+    out = F.add_calendar(df, country="US", subdivisions="CA")
+    d = df["date"].dt
+    assert (out["dayofweek"] == d.dayofweek).all() and (out["day"] == d.day).all()
+    assert (out["weekofyear"] == d.isocalendar().week.astype(int)).all()
+    assert (out["month"] == d.month).all() and (out["quarter"] == d.quarter).all()
+    assert (out["year"] == d.year).all() and (out["dayofyear"] == d.dayofyear).all()
+    assert (out["is_weekend"] == (d.dayofweek >= 5)).all()
+    assert (out["is_month_start"] == d.is_month_start).all() and (out["is_month_end"] == d.is_month_end).all()
+    cal = holidays.country_holidays("US", subdiv="CA", years=range(2022, 2027))
+    known = sorted(cal)
+    for day, row in zip(df["date"].dt.date, out.itertuples()):
+        assert row.is_holiday == (day in cal)
+        if day in cal:
+            assert set(row.holiday_name.split("; ")) == set(cal.get(day).split("; "))
+        else:
+            assert row.holiday_name == ""
+        nxt = min(h for h in known if h >= day)
+        prv = max(h for h in known if h <= day)
+        assert row.days_to_holiday == (nxt - day).days
+        assert row.days_since_holiday == (day - prv).days
+    assert out.index.equals(df.index)
+
+
+def test_calendar_errors():
+    df = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3)})
+    with pytest.raises(ValueError, match="country"):
+        F.add_calendar(df, features=["is_holiday"])
+    with pytest.raises(DataValidationError, match="'day'.*missing"):
+        F.add_calendar(df, time_col="day")
+    with pytest.raises(DataValidationError, match="'date'.*datetime"):
+        F.add_calendar(df.assign(date=["2024-01-01"] * 3))
+
+
+def test_fourier_closed_form():
+    df = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", "2024-03-15", "2025-07-04"])})
+    out = F.add_fourier(df, period=365.25, order=3)
+    t = (df["date"] - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
+    for k in (1, 2, 3):
+        assert_close(out[f"fourier_sin_365.25_{k}"], np.sin(2 * np.pi * k * t / 365.25), atol=1e-12)
+        assert_close(out[f"fourier_cos_365.25_{k}"], np.cos(2 * np.pi * k * t / 365.25), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# commerce and marketing features
+# ---------------------------------------------------------------------------------------------
+
+
+def test_price_features_match_pandas(panel):
+    df = panel.assign(category=np.where(panel["sku"].isin(["SKU00000", "SKU00001"]), "x", "y"))
+    out = F.add_price_features(df, window=5, category_col="category")
+    s = df.sort_values([*IDS, "date"])
+    ref = s.groupby(IDS, observed=True)["price"].rolling(5, min_periods=1).max().reset_index(level=[0, 1], drop=True)
+    assert_close(*aligned(out["price_ref"], ref), rtol=1e-6)
+    assert_close(out["discount_depth"], 1 - df["price"].astype("float64") / ref.reindex(df.index), rtol=1e-6)
+    med = df.groupby(["category", "date"])["price"].transform("median").astype("float64")
+    assert_close(out["price_rel_category"], df["price"].astype("float64") / med, rtol=1e-6)
+    assert (out["is_promo"] == df["promo"].astype(int)).all()
+    for _, series in s.groupby(IDS, observed=True):  # brute-force days since the last promo
+        last = None
+        for idx, row in series.iterrows():
+            if row["promo"]:
+                last = row["date"]
+            expected = np.nan if last is None else (row["date"] - last).days
+            assert_close([out.loc[idx, "days_since_promo"]], [expected])
+
+
+def test_channel_share_matches_pandas(panel):
+    out = F.add_channel_share(panel, window=4)
+    s = panel.sort_values([*IDS, "date"])
+    total = s.groupby(["sku", "date"], observed=True)["units"].transform("sum").astype("float64")
+    own = s.groupby(IDS, observed=True)["units"].shift(1).astype("float64")
+    tot = total.groupby([s["sku"], s["location"]], observed=True).shift(1)
+    keys = [s["sku"], s["location"]]
+    own_sum = own.groupby(keys, observed=True).rolling(4, min_periods=1).sum().reset_index(level=[0, 1], drop=True)
+    tot_sum = tot.groupby(keys, observed=True).rolling(4, min_periods=1).sum().reset_index(level=[0, 1], drop=True)
+    ref = (own_sum / tot_sum.where(tot_sum > 0)).reindex(panel.index)
+    assert_close(out["channel_share_4"], ref)
+    full = make_panel(seed=3, shuffle=False)  # shares of a sku's locations add up to 1 on complete data
+    full = full.assign(date=full.groupby(IDS, observed=True).cumcount().map(lambda i: pd.Timestamp("2024-01-01")
+                                                                              + pd.Timedelta(days=i)))
+    full = full.groupby("sku", observed=True).filter(lambda g: g.groupby("location", observed=True).size().nunique() == 1)
+    if len(full):
+        sh = F.add_channel_share(full.assign(units=full["units"].fillna(1.0)), window=3)
+        sums = sh.groupby(["sku", "date"], observed=True)["channel_share_3"].sum(min_count=1).dropna()
+        assert_close(sums, np.ones(len(sums)))
+
+
+def test_target_encoding_uses_only_earlier_dates(panel):
+    df = panel.assign(category=np.where(panel["location"].isin(["web", "app"]), "online", "offline"))
+    out = F.add_target_encoding(df, "category", min_count=2)
+    for idx in df.index[:80]:
+        row = df.loc[idx]
+        past = df[(df["category"] == row["category"]) & (df["date"] < row["date"])]["units"].dropna()
+        expected = past.astype("float64").mean() if len(past) >= 2 else np.nan
+        assert_close([out.loc[idx, "te_category_units"]], [expected])
+    changed = df.copy()  # leakage: a value at date d moves no encoding at dates <= d
+    first = df["date"].min() + pd.Timedelta(days=10)
+    changed.loc[df["date"] == first, "units"] = 999.0
+    after = F.add_target_encoding(changed, "category", min_count=2)
+    upto = df["date"] <= first
+    assert_close(after.loc[upto, "te_category_units"], out.loc[upto, "te_category_units"])
+
+
+def test_adstock_and_saturation_closed_form():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"channel": np.repeat(["web", "app"], [10, 7]),
+                       "date": np.concatenate([pd.date_range("2024-01-01", periods=10),
+                                               pd.date_range("2024-01-03", periods=7)]),
+                       "spend": rng.uniform(0, 100, 17)}).sample(frac=1.0, random_state=0)
+    out = F.add_adstock(df, "spend", decay=0.6, max_lag=3)
+    norm = F.add_adstock(df, "spend", decay=0.6, max_lag=3, normalize=True)
+    for _, g in df.sort_values(["channel", "date"]).groupby("channel"):
+        x = g["spend"].to_numpy()
+        expected = [sum(0.6**l * x[t - l] for l in range(4) if t - l >= 0) for t in range(len(x))]
+        assert_close(out.loc[g.index, "spend_adstock"], expected)
+        assert_close(norm.loc[g.index, "spend_adstock"], np.asarray(expected) / sum(0.6**l for l in range(4)))
+    sat = F.add_saturation(out, "spend_adstock", half_sat=80.0, shape=2.5)
+    x = out["spend_adstock"].to_numpy()
+    assert_close(sat["spend_adstock_saturation"], x**2.5 / (x**2.5 + 80.0**2.5))
+    with pytest.raises(DataValidationError, match="'spend'.*negative"):
+        F.add_saturation(df.assign(spend=-df["spend"]), "spend", half_sat=1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# independent peer: mlforecast
+# ---------------------------------------------------------------------------------------------
+
+
+def test_matches_mlforecast_preprocess():
+    mlf = pytest.importorskip("mlforecast")
+    from mlforecast.lag_transforms import (ExpandingMean, ExponentiallyWeightedMean, RollingMax, RollingMean,
+                                           RollingMin, RollingStd)
+
+    rng = np.random.default_rng(5)
+    parts = [pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("2024-01-01", periods=n, freq="D"),
+                           "y": rng.gamma(2.0, 3.0, n)}) for i, n in enumerate([40, 25, 60, 33])]
+    df = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=2)
+    fc = mlf.MLForecast(models=[], freq="D", lags=[1, 3, 7],
+                        lag_transforms={1: [RollingMean(7), RollingStd(7), RollingMin(5), RollingMax(5),
+                                            ExpandingMean(), ExponentiallyWeightedMean(0.3)]},
+                        date_features=["dayofweek", "month"])
+    ref = fc.preprocess(df, dropna=False).sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    spec = FeatureSpec(lags=(1, 3, 7), rolling={7: ("mean", "std"), 5: ("min", "max")}, expanding=("mean",),
+                       ewm_alphas=(0.3,), calendar=("dayofweek", "month"), fourier=(),
+                       id_cols=("unique_id",), time_col="ds", target_col="y")
+    ours = build_features(df, spec).sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    pairs = {"lag_1": "lag1", "lag_3": "lag3", "lag_7": "lag7",
+             "rolling_mean_7": "rolling_mean_lag1_window_size7", "rolling_std_7": "rolling_std_lag1_window_size7",
+             "rolling_min_5": "rolling_min_lag1_window_size5", "rolling_max_5": "rolling_max_lag1_window_size5",
+             "expanding_mean": "expanding_mean_lag1", "ewm_mean_0.3": "exponentially_weighted_mean_lag1_alpha0.3",
+             "dayofweek": "dayofweek", "month": "month"}
+    for mine, theirs in pairs.items():
+        assert_close(ours[mine], ref[theirs], rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dask parity
+# ---------------------------------------------------------------------------------------------
+
+
+def _dask(df, npartitions=4):
+    dd = pytest.importorskip("dask.dataframe")
+    return dd.from_pandas(df, npartitions=npartitions, sort=False)  # series split across partitions
+
+
+def test_dask_build_features_parity(panel):
+    ddf = _dask(panel)
+    lazy = build_features(ddf, SPEC)
+    assert type(lazy).__module__.split(".")[0] in ("dask", "dask_expr")
+    got = lazy.compute().sort_index()
+    pd.testing.assert_frame_equal(got, build_features(panel, SPEC).sort_index(), check_exact=False, rtol=1e-12)
+    tail = build_features(ddf, SPEC, last_n=2).compute().sort_index()
+    pd.testing.assert_frame_equal(tail, build_features(panel, SPEC, last_n=2).sort_index(), check_exact=False,
+                                  rtol=1e-12)
+
+
+def test_dask_per_series_functions_parity(panel):
+    category = np.where(panel["location"].isin(["web", "app"]), "online", "offline")
+    df = panel.assign(category=pd.Categorical(category))
+    ddf = _dask(df)
+    cases = [
+        lambda d: F.add_lags(d, [1, 2]),
+        lambda d: F.add_rolling(d, [3], ("mean", "std", "q0.5")),
+        lambda d: F.add_expanding(d, ("mean", "count")),
+        lambda d: F.add_ewm(d, alphas=[0.2]),
+        lambda d: F.add_diff(d, 1),
+        lambda d: F.add_pct_change(d, 2),
+        lambda d: F.add_price_features(d),
+        lambda d: F.add_channel_share(d, window=3),
+        lambda d: F.add_target_encoding(d, "category"),
+        lambda d: F.add_adstock(d, "price", decay=0.5, max_lag=2, id_cols=IDS),
+        lambda d: F.add_calendar(d, features=["dayofweek", "weekofyear"]),
+        lambda d: F.add_fourier(d, period=7, order=2),
+        lambda d: F.add_saturation(d, "price", half_sat=7.0, shape=2.0),
+    ]
+    for case in cases:
+        expected = case(df).sort_index()
+        got = case(ddf).compute().sort_index()
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
