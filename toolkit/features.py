@@ -204,8 +204,8 @@ def _key_codes(df: Any, id_cols: Sequence[str], xp: Any) -> Any:
         else:
             codes, uniques = lib.factorize(series)
             size = len(uniques)
-        codes = codes.to_cupy() if backend.is_gpu(df) else np.asarray(codes)
-        codes = xp.astype(xp.asarray(codes), xp.int64)
+        codes = codes.to_cupy() if hasattr(codes, "to_cupy") and backend.is_gpu(df) else codes
+        codes = xp.astype(xp.asarray(codes if backend.is_gpu(df) else np.asarray(codes)), xp.int64)
         if bool(xp.any(codes < 0)):
             bad = xp.nonzero(codes < 0)[0]
             _fail(col, "has missing keys, so rows cannot be assigned to a series", int(bad.shape[0]),
@@ -425,7 +425,8 @@ def _moments_array(x: Any, lo: Any, hi: Any, stats: Sequence[str], min_periods: 
 def _extreme_array(x: Any, lo: Any, hi: Any, stat: str, min_periods: int, xp: Any) -> Any:
     """min or max over ``x[lo:hi]`` per row from a sparse table of power-of-two windows."""
     n = x.shape[0]
-    big = xp.asarray(xp.inf if stat == "min" else -xp.inf, dtype=xp.float64)
+    fill = math.inf if stat == "min" else -math.inf
+    big = xp.asarray(fill, dtype=xp.float64)
     pick = xp.minimum if stat == "min" else xp.maximum
     valid = ~xp.isnan(x)
     level = xp.where(valid, xp.astype(x, xp.float64), big)
@@ -434,7 +435,7 @@ def _extreme_array(x: Any, lo: Any, hi: Any, stat: str, min_periods: int, xp: An
     levels = [level]
     step = 1
     while step * 2 <= longest:
-        shifted = xp.concat([xp.full(step, big, dtype=xp.float64), level[:-step]]) if n > step else xp.full(n, big, dtype=xp.float64)
+        shifted = xp.concat([xp.full(step, fill, dtype=xp.float64), level[:-step]]) if n > step else xp.full(n, fill, dtype=xp.float64)
         level = pick(level, shifted)
         levels.append(level)
         step *= 2
