@@ -295,3 +295,78 @@ def test_empirical_late_risk_on_continuous_delays():
     assert np.abs(risk.to_numpy() - truth.to_numpy()).mean() < 0.02
     with pytest.raises(ValueError, match="distribution"):
         DeliveryTimeModel(distribution="gamma")
+
+
+# --------------------------------------------------------------------------- lanes and zones
+
+
+def test_lane_scores_are_robust_z_of_model_residuals(retail):
+    from toolkit.decisions.logistics import lane_delays
+
+    ship = retail.shipments
+    model = DeliveryTimeModel().fit(ship)
+    found = lane_delays(ship, model=model)
+    resid = ship["actual_days"] - model.predict(ship)
+    ref = resid.groupby([ship["carrier"].astype(str), ship["zone"], ship["ship_date"]], observed=True).agg(
+        ["mean", "size"])
+    med = ref.groupby(level=[0, 1])["mean"].transform("median")
+    mad = (ref["mean"] - med).abs().groupby(level=[0, 1]).transform("median") * 1.4826
+    ref["z"] = (ref["mean"] - med) / mad
+    lanes = found.lanes.set_index([found.lanes["carrier"].astype(str), "zone", "date"])
+    got = lanes.loc[ref.index]
+    np.testing.assert_allclose(got["mean_residual"], ref["mean"], atol=1e-9)
+    np.testing.assert_array_equal(got["n_shipments"], ref["size"])
+    finite = np.isfinite(ref["z"]) & (mad > 0)
+    np.testing.assert_allclose(got["anomaly_score"][finite.to_numpy()], ref["z"][finite], rtol=1e-9)
+    flagged = (ref["z"] > 3.5) & (ref["size"] >= 3)
+    np.testing.assert_array_equal(got["is_anomaly"].to_numpy(), flagged.to_numpy())
+
+
+def test_lane_delays_find_injected_incidents():
+    from toolkit.anomaly import evaluate
+    from toolkit.decisions.logistics import lane_delays
+
+    data = make_retail(n_skus=30, n_locations=4, n_days=365, seed=1, progress=False)
+    found = lane_delays(data.shipments)
+    metrics = evaluate(data.truth, found.lanes, table="shipments", types=["carrier_delay"])
+    assert metrics["roc_auc"] > 0.95 and metrics["precision"] > 0.8
+    truth = data.truth[data.truth["type"] == "carrier_delay"]
+    for inc in found.incidents.itertuples():  # every incident overlaps an injected one on its lane
+        hit = truth[(truth["carrier"] == str(inc.carrier)) & (truth["zone"] == inc.zone)
+                    & truth["date"].between(inc.first_seen - pd.Timedelta(days=3), inc.last_seen)]
+        assert len(hit) > 0, inc
+
+
+def test_zone_volumes_match_pandas(retail):
+    from toolkit.decisions.logistics import zone_volumes
+
+    ship = retail.shipments
+    out = zone_volumes(ship)
+    ref = ship.groupby(["zone", "ship_date"]).agg(parcels=("weight_kg", "size"), w=("weight_kg", "sum"))
+    days = pd.date_range(ship["ship_date"].min(), ship["ship_date"].max())
+    full = pd.MultiIndex.from_product([sorted(ship["zone"].unique()), days])
+    ref = ref.reindex(full, fill_value=0)
+    np.testing.assert_array_equal(out["parcels"].to_numpy(), ref["parcels"].to_numpy().astype(float))
+    np.testing.assert_allclose(out["weight_kg"].to_numpy(), ref["w"].to_numpy(), rtol=1e-5)
+
+
+def test_zone_forecast_beats_naive_and_sizes_the_fleet():
+    from toolkit.decisions.logistics import zone_demand_forecast, zone_volumes
+    from toolkit.forecast import SeasonalNaive
+
+    data = make_retail(n_skus=30, n_locations=4, n_days=300, seed=3, progress=False)
+    ship = data.shipments
+    cut = ship["ship_date"].max() - pd.Timedelta(days=13)
+    past = ship[ship["ship_date"] < cut]
+    fc = zone_demand_forecast(past, horizon=14, parcels_per_vehicle=25.0, quantiles=[0.9])
+    naive = zone_demand_forecast(past, horizon=14, forecaster=SeasonalNaive(season=7, horizon=14))
+    actual = zone_volumes(ship)
+    m = fc.merge(actual, on=["zone", "date"]).merge(naive[["zone", "date", "forecast"]], on=["zone", "date"],
+                                                    suffixes=("", "_naive"))
+    assert len(m) == 14 * ship["zone"].nunique()
+    wape = (m["forecast"] - m["parcels"]).abs().sum() / m["parcels"].sum()
+    wape_naive = (m["forecast_naive"] - m["parcels"]).abs().sum() / m["parcels"].sum()
+    assert wape < wape_naive
+    np.testing.assert_array_equal(fc["vehicles"], np.ceil(np.clip(fc["q0.9"], 0, None) / 25.0))
+    with pytest.raises(DataValidationError, match="parcels_per_vehicle"):
+        zone_demand_forecast(past, parcels_per_vehicle=0)
