@@ -310,3 +310,47 @@ def test_channel_panel_validation(retail):
         channel_panel(retail.orders, retail.marketing, channels=["web", "app", "store"])
     with pytest.raises(DataValidationError, match="'clicks'"):
         channel_panel(retail.orders, retail.marketing.drop(columns="clicks"))
+
+
+# --------------------------------------------------------------------------- anomalies
+
+
+def test_marketing_anomalies_recover_injected_click_fraud():
+    from toolkit.anomaly import evaluate
+    from toolkit.decisions.marketing import marketing_anomalies
+
+    data = make_retail(n_skus=20, n_locations=5, n_days=365, seed=3, progress=False)
+    found = marketing_anomalies(data.marketing)
+    metrics = evaluate(data.truth, found.days, table="marketing", types=["click_fraud"], flag_col="click_fraud",
+                       score_col="click_score")
+    assert metrics["recall"] >= 0.9 and metrics["precision"] >= 0.7
+    assert found.incidents["n_hits"].sum() == found.days["is_anomaly"].sum()  # min_hits=1: every flag is in one
+
+
+def test_spend_anomaly_is_robust_z_of_log_cpm():
+    from toolkit.decisions.marketing import marketing_anomalies
+
+    rng = np.random.default_rng(0)
+    n = 120
+    days = pd.date_range("2024-01-01", periods=n)
+    frames = []
+    for channel, cpm in (("web", 8.0), ("app", 5.0)):
+        impressions = rng.integers(50_000, 80_000, n)
+        spend = impressions / 1000 * cpm * rng.lognormal(0, 0.05, n)
+        if channel == "app":
+            spend[40] *= 3.0  # paid three times the usual price for the impressions
+        clicks = rng.binomial(impressions, 0.02)
+        frames.append(pd.DataFrame({"date": days, "channel": channel, "spend": spend, "impressions": impressions,
+                                    "clicks": clicks, "conversions": rng.binomial(clicks, 0.05)}))
+    mkt = pd.concat(frames, ignore_index=True)
+    found = marketing_anomalies(mkt)
+    log_cpm = np.log(mkt["spend"] / mkt["impressions"] * 1000)
+    med = log_cpm.groupby(mkt["channel"]).transform("median")
+    mad = (log_cpm - med).abs().groupby(mkt["channel"]).transform("median") * 1.4826
+    np.testing.assert_allclose(found.days["spend_score"], ((log_cpm - med) / mad).abs(), rtol=1e-9)
+    flagged = found.days[found.days["spend_anomaly"]]
+    assert flagged[["channel", "date"]].values.tolist() == [["app", days[40]]]
+    bad = mkt.copy()
+    bad.loc[3, "clicks"] = -1
+    with pytest.raises(DataValidationError, match="'clicks'.*negative"):
+        marketing_anomalies(bad)

@@ -68,6 +68,8 @@ __all__ = [
     "allocate_budget",
     "allocate_budget_lp",
     "hill",
+    "marketing_anomalies",
+    "MarketingAnomalies",
 ]
 
 _KEYS_SHOWN = 5
@@ -835,3 +837,90 @@ def allocate_budget_lp(
     out = host.assign(spend=spend, revenue=r * spend)
     out.attrs["objective"] = float(-res.fun)
     return backend.to_device(out) if backend.is_gpu(nodes) else out
+
+
+# --------------------------------------------------------------------------- anomalies
+
+
+@dataclasses.dataclass
+class MarketingAnomalies:
+    """Click-fraud and spend anomalies from :func:`marketing_anomalies`.
+
+    Attributes
+    ----------
+    days : frame
+        ``marketing`` with ``ctr``, ``cvr``, ``click_score``, ``click_fraud`` (from
+        :func:`toolkit.anomaly.click_fraud`), ``cpm``, ``spend_score`` and ``spend_anomaly``
+        (robust z of log cost per thousand impressions within the channel, flagged above ``k``), ``anomaly_score``
+        (the larger score) and ``is_anomaly`` (either flag).
+    incidents : frame
+        :func:`toolkit.anomaly.alarms` of the flagged days per channel.
+    """
+
+    days: Any
+    incidents: Any
+
+
+def marketing_anomalies(
+    marketing: Any,
+    channel_col: str = "channel",
+    time_col: str = "date",
+    k: float = 5.0,
+    min_hits: int = 1,
+    window: float = 3,
+) -> MarketingAnomalies:
+    """Click fraud and abnormal media prices per channel, joined into incidents.
+
+    Click fraud raises clicks without conversions (:func:`toolkit.anomaly.click_fraud`); a
+    spend anomaly is a day whose cost per thousand impressions is far from the channel's usual
+    price (robust z of its log with :func:`toolkit.anomaly.detect`, ``method="robust_z"``):
+    money spent on impressions that were never served, or a bidding error.
+
+    Parameters
+    ----------
+    marketing : pandas or cudf DataFrame
+        One row per (date, channel): ``spend, impressions, clicks, conversions``.
+    k : float
+        Robust z cut-off of both rules (5: with a few channels over a year or two, a 3.5 cut-off
+        raises several false alarms a year per channel).
+    min_hits, window : as in :func:`toolkit.anomaly.alarms`.
+
+    Returns
+    -------
+    MarketingAnomalies
+
+    Raises
+    ------
+    DataValidationError
+        Missing columns, negative or missing media values.
+
+    Examples
+    --------
+    >>> from toolkit.datasets import make_retail
+    >>> data = make_retail(n_skus=10, n_locations=4, n_days=120, progress=False)
+    >>> found = marketing_anomalies(data.marketing)
+    >>> int(found.days["click_fraud"].sum()) >= 1
+    True
+    """
+    from toolkit.anomaly import alarms, click_fraud, detect
+
+    if backend.is_gpu(marketing):  # a few thousand rows: score on the host, return on the device
+        found = marketing_anomalies(backend.to_host(marketing), channel_col, time_col, k, min_hits, window)
+        return MarketingAnomalies(days=backend.to_device(found.days), incidents=backend.to_device(found.incidents))
+
+    _require(marketing, [time_col, channel_col, *_MEDIA_COLS], "for marketing anomalies")
+    _check_media(backend.to_host(marketing), _MEDIA_COLS, [time_col, channel_col])
+    clicks = click_fraud(marketing, id_cols=channel_col, k=k).rename(
+        columns={"anomaly_score": "click_score", "is_anomaly": "click_fraud"})
+    impressions = clicks["impressions"].astype("float64")
+    clicks["cpm"] = clicks["spend"].astype("float64") / impressions.where(impressions > 0) * 1000.0
+    positive = clicks["cpm"].where(clicks["cpm"] > 0)
+    work = pd.DataFrame({channel_col: clicks[channel_col], time_col: clicks[time_col], "log_cpm": np.log(positive)})
+    scored = detect(work, "log_cpm", method="robust_z", id_cols=channel_col, time_col=time_col)
+    score = scored["anomaly_score"].fillna(0.0).to_numpy()
+    clicks["spend_score"] = score
+    clicks["spend_anomaly"] = score > k
+    clicks["anomaly_score"] = clicks[["click_score", "spend_score"]].max(axis=1)
+    clicks["is_anomaly"] = clicks["click_fraud"] | clicks["spend_anomaly"]
+    incidents = alarms(clicks, min_hits=min_hits, window=window, id_cols=channel_col, time_col=time_col)
+    return MarketingAnomalies(days=clicks, incidents=incidents)
