@@ -297,7 +297,11 @@ def _marketing(rng, dates, channel, loc_scale, popularity, base_price, yearly, w
         base_revenue = float(base_units.mean()) * avg_price
         target_roi = rng.uniform(1.5, 4.0)
         mean_spend = 0.25 * base_revenue / target_roi
-        flights = np.repeat(rng.uniform(0.3, 1.7, math.ceil(n_days / 14)), 14)[:n_days]
+        # Two-week flights; about a quarter of them dark (no spend), as real media plans have,
+        # which is also what lets a marketing-mix model tell the baseline from the response.
+        levels = rng.uniform(0.3, 1.7, math.ceil(n_days / 14))
+        levels[rng.random(levels.size) < 0.25] = 0.0
+        flights = np.repeat(levels, 14)[:n_days]
         spend = np.round(mean_spend * flights * rng.lognormal(0.0, 0.25, n_days), 2)
         decay = rng.uniform(0.3, 0.7)
         shape = rng.uniform(1.0, 2.0)
