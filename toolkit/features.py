@@ -173,6 +173,14 @@ def _offending_keys(df: Any, positions: Any, columns: Sequence[str]) -> list:
     return [tuple(r) for r in rows.itertuples(index=False, name=None)]
 
 
+def _values_at(df: Any, col: str, rows: Any) -> Any:
+    """``_values(df, col)[rows]`` converting only the selected rows when the column allows it."""
+    series = df[col]
+    if not backend.is_gpu(series) and isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiu":
+        return np.take(series.to_numpy(), rows).astype(np.float64)
+    return backend.array_namespace(rows).take(_values(df, col), rows)
+
+
 def _xp_of_frame(df: Any) -> Any:
     """The array namespace matching a frame's library (numpy for pandas, cupy for cudf)."""
     if backend.is_gpu(df):
@@ -229,23 +237,60 @@ def _time_ints(df: Any, time_col: str, xp: Any) -> Any:
     return series.to_numpy().view("int64")
 
 
-@dataclass
-class _Layout:
+class _Segments:
+    """Series boundaries of time-sorted, series-contiguous arrays.
+
+    ``seg_starts`` holds the first row of every series; per-row views (``starts[i]``: first
+    row of row ``i``'s series, ``pos[i]``: its position within the series) are computed on
+    first use only, since the compiled kernels loop over series boundaries directly.
+    """
+
+    def __init__(self, xp: Any, n: int, seg_starts: Any, starts: Any = None):
+        self.xp = xp
+        self.n = n
+        self.seg_starts = seg_starts
+        self.seg_ends = xp.concat([seg_starts[1:], xp.asarray([n], dtype=seg_starts.dtype)])[: seg_starts.shape[0]]
+        self.seg_lengths = self.seg_ends - seg_starts
+        if starts is not None:
+            self.__dict__["starts"] = starts
+
+    @classmethod
+    def from_starts(cls, starts: Any) -> "_Segments":
+        """Segments from per-row series starts (the public kernels' input)."""
+        xp = backend.array_namespace(starts)
+        n = starts.shape[0]
+        seg_starts = xp.nonzero(starts == xp.arange(n, dtype=starts.dtype))[0]
+        return cls(xp, n, xp.astype(seg_starts, xp.int64), xp.astype(starts, xp.int64))
+
+    @functools.cached_property
+    def starts(self) -> Any:
+        xp = self.xp
+        is_start = xp.zeros(self.n, dtype=xp.int64)
+        is_start[self.seg_starts] = 1
+        return xp.take(self.seg_starts, xp.cumulative_sum(is_start) - 1) if self.n else xp.zeros(0, dtype=xp.int64)
+
+    @functools.cached_property
+    def pos(self) -> Any:
+        return self.xp.arange(self.n, dtype=self.xp.int64) - self.starts
+
+    @functools.cached_property
+    def row_lengths(self) -> Any:
+        """Length of each row's series."""
+        xp = self.xp
+        return xp.take(self.seg_lengths, xp.cumulative_sum(xp.astype(self.pos == 0, xp.int64)) - 1)
+
+
+class _Layout(_Segments):
     """How a frame's rows map onto time-sorted, series-contiguous arrays.
 
     ``order[i]`` is the input row at sorted position ``i`` (``None``: input already sorted);
-    ``starts[i]`` the sorted position of the first row of row ``i``'s series; ``pos[i]`` the
-    row's position within its series; ``seg_starts``/``seg_lengths`` one entry per series.
+    ``time`` the int64 timestamps in sorted order.
     """
 
-    xp: Any
-    n: int
-    order: Any
-    starts: Any
-    pos: Any
-    seg_starts: Any
-    seg_lengths: Any
-    time: Any  # int64 timestamps in sorted order
+    def __init__(self, xp: Any, n: int, seg_starts: Any, order: Any, time: Any):
+        super().__init__(xp, n, seg_starts)
+        self.order = order
+        self.time = time
 
     def gather(self, values: Any) -> Any:
         """Input-ordered array -> sorted order."""
@@ -264,10 +309,12 @@ def _layout(df: Any, id_cols: Sequence[str], time_col: str, xp: Any) -> _Layout:
     """Sort order and series boundaries of ``df``; raises on duplicated (keys, time)."""
     n = len(df)
     t = _time_ints(df, time_col, xp)
-    if id_cols:
-        key = _key_codes(df, id_cols, xp)
-    else:
-        key = xp.zeros(n, dtype=xp.int64)
+    key = _key_codes(df, id_cols, xp) if id_cols else xp.zeros(n, dtype=xp.int64)
+    kernels = _numba_kernels() if xp.__name__.endswith("numpy") else None
+    if kernels is not None:  # one compiled pass: already sorted (the common case) -> series starts
+        in_order, seg_starts = kernels["sorted_segments"](key, t)
+        if in_order:
+            return _Layout(xp, n, seg_starts, None, t)
     order = None
     if n > 1:
         dk = key[1:] - key[:-1]
@@ -286,31 +333,20 @@ def _layout(df: Any, id_cols: Sequence[str], time_col: str, xp: Any) -> _Layout:
             rows = xp.take(order, where) if order is not None else where
             _fail(time_col, f"duplicated ({', '.join(id_cols)}, {time_col}) pairs: each series needs one row per time",
                   int(where.shape[0]), _offending_keys(df, _to_host_ints(rows), [*id_cols, time_col]))
-        is_start = xp.concat([xp.ones(1, dtype=xp.bool), dk != 0])
+        seg_starts = xp.concat([xp.zeros(1, dtype=xp.int64), xp.astype(xp.nonzero(dk != 0)[0], xp.int64) + 1])
     else:
-        is_start = xp.ones(n, dtype=xp.bool)
-    return _layout_from_starts(xp, is_start, order, t)
-
-
-def _layout_from_starts(xp: Any, is_start: Any, order: Any, t: Any) -> _Layout:
-    n = is_start.shape[0]
-    seg_starts = xp.nonzero(is_start)[0]
-    seg_id = xp.cumulative_sum(xp.astype(is_start, xp.int64)) - 1
-    starts = xp.take(seg_starts, seg_id) if n else xp.zeros(0, dtype=xp.int64)
-    pos = xp.arange(n, dtype=xp.int64) - starts
-    ends = xp.concat([seg_starts[1:], xp.asarray([n], dtype=seg_starts.dtype)])
-    return _Layout(xp, n, order, starts, pos, seg_starts, ends - seg_starts, t)
+        seg_starts = xp.zeros(n, dtype=xp.int64)
+    return _Layout(xp, n, seg_starts, order, t)
 
 
 def _tail_layout(layout: _Layout, rows: int) -> tuple[_Layout, Any]:
     """Layout of the last ``rows`` rows of every series, and their sorted positions."""
     xp = layout.xp
-    length = xp.take(layout.seg_lengths, xp.cumulative_sum(xp.astype(layout.pos == 0, xp.int64)) - 1)
-    keep = xp.nonzero(layout.pos >= length - rows)[0]
-    is_start = xp.concat([xp.ones(min(1, keep.shape[0]), dtype=xp.bool),
-                          xp.take(layout.starts, keep)[1:] != xp.take(layout.starts, keep)[:-1]])
+    keep = xp.nonzero(layout.pos >= layout.row_lengths - rows)[0]
+    kept = xp.minimum(layout.seg_lengths, xp.full(layout.seg_lengths.shape, rows, dtype=layout.seg_lengths.dtype))
+    seg_starts = xp.cumulative_sum(kept) - kept
     order = xp.take(layout.order, keep) if layout.order is not None else keep
-    return _layout_from_starts(xp, is_start, order, xp.take(layout.time, keep)), keep
+    return _Layout(xp, int(keep.shape[0]), xp.astype(seg_starts, xp.int64), order, xp.take(layout.time, keep)), keep
 
 
 def _check_lengths(layout: _Layout, need: int, column: str, what: str) -> None:
@@ -334,6 +370,11 @@ def _engine(xp: Any, engine: str) -> str:
     if engine == "numba" and not xp.__name__.endswith("numpy"):
         raise ValueError("engine='numba' runs on NumPy arrays only; use 'array' for CuPy")
     return engine
+
+
+def _segments(starts: Any) -> _Segments:
+    """Per-row series starts (public kernel input) or an internal layout -> segments."""
+    return starts if isinstance(starts, _Segments) else _Segments.from_starts(starts)
 
 
 def _window_bounds(starts: Any, window: int | None, shift: int, xp: Any) -> tuple[Any, Any]:
@@ -367,8 +408,7 @@ def lag_kernel(x: Any, starts: Any, k: int) -> Any:
     [nan, 1.0, nan, 3.0]
     """
     xp = backend.array_namespace(x)
-    n = x.shape[0]
-    return _lag(x, xp.nonzero(starts == xp.arange(n, dtype=starts.dtype))[0], k, xp)
+    return _lag(x, _segments(starts).seg_starts, k, xp)
 
 
 def _lag(x: Any, seg_starts: Any, k: int, xp: Any) -> Any:
@@ -490,13 +530,18 @@ def _numba_kernels() -> Any:
         return None
 
     @numba.njit(cache=True, nogil=True)
-    def rolling(x, seg_starts, seg_ends, window, shift, rows, min_periods):
-        # rows[c]: output row of statistic c (sum, mean, std, min, max, count) or -1.
-        # One sliding pass per series: add the value entering the window, drop the one
-        # leaving it; values are centred on the series' first value to keep sums small.
+    def rolling(x, seg_starts, seg_ends, window, shift, want, min_periods):
+        # want[c]: compute statistic c (sum, mean, std, min, max, count); one output array each
+        # (empty when not wanted). One sliding pass per series: add the value entering the
+        # window, drop the one leaving it; values are centred on the series' first value.
         n = x.shape[0]
-        out = np.empty((max(rows.max() + 1, 0), n))
-        r_sum, r_mean, r_std, r_min, r_max, r_cnt = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+        o_sum = np.empty(n if want[0] else 0)
+        o_mean = np.empty(n if want[1] else 0)
+        o_std = np.empty(n if want[2] else 0)
+        o_min = np.empty(n if want[3] else 0)
+        o_max = np.empty(n if want[4] else 0)
+        o_cnt = np.empty(n if want[5] else 0)
+        extremes = want[3] or want[4]
         need = max(min_periods, 1)
         for seg in range(seg_starts.shape[0]):
             s = seg_starts[seg]
@@ -525,19 +570,19 @@ def _numba_kernels() -> Any:
                                 s1 = 0.0
                                 s2 = 0.0
                 ok = cnt >= need
-                if r_cnt >= 0:
-                    out[r_cnt, i] = cnt if cnt >= min_periods else np.nan
-                if r_sum >= 0:
-                    out[r_sum, i] = s1 + cnt * ref if ok else np.nan
-                if r_mean >= 0:
-                    out[r_mean, i] = s1 / cnt + ref if ok else np.nan
-                if r_std >= 0:
+                if want[5]:
+                    o_cnt[i] = cnt if cnt >= min_periods else np.nan
+                if want[0]:
+                    o_sum[i] = s1 + cnt * ref if ok else np.nan
+                if want[1]:
+                    o_mean[i] = s1 / cnt + ref if ok else np.nan
+                if want[2]:
                     if ok and cnt >= 2:
                         var = (s2 - s1 * s1 / cnt) / (cnt - 1)
-                        out[r_std, i] = np.sqrt(var) if var > 0.0 else 0.0
+                        o_std[i] = np.sqrt(var) if var > 0.0 else 0.0
                     else:
-                        out[r_std, i] = np.nan
-                if r_min >= 0 or r_max >= 0:
+                        o_std[i] = np.nan
+                if extremes:
                     low = np.inf
                     high = -np.inf
                     for jj in range(max(j - window + 1, s), j + 1):
@@ -545,80 +590,104 @@ def _numba_kernels() -> Any:
                         if v == v:
                             low = min(low, v)
                             high = max(high, v)
-                    if r_min >= 0:
-                        out[r_min, i] = low if ok else np.nan
-                    if r_max >= 0:
-                        out[r_max, i] = high if ok else np.nan
-        return out
+                    if want[3]:
+                        o_min[i] = low if ok else np.nan
+                    if want[4]:
+                        o_max[i] = high if ok else np.nan
+        return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
     @numba.njit(cache=True, nogil=True)
-    def expanding(x, starts, codes, min_periods):  # running stats up to and including each row
+    def expanding(x, seg_starts, seg_ends, shift, want, min_periods):
+        # running count/sum/mean/M2 (Welford)/min/max per series; the value of row i uses
+        # rows up to i - shift, so the row is written before its own value is added
         n = x.shape[0]
-        out = np.empty((codes.shape[0], n))
-        cnt = 0
-        mean = 0.0
-        m2 = 0.0
-        total = 0.0
-        low = np.inf
-        high = -np.inf
-        for i in range(n):
-            if starts[i] == i:
-                cnt = 0
-                mean = 0.0
-                m2 = 0.0
-                total = 0.0
-                low = np.inf
-                high = -np.inf
-            v = x[i]
-            if v == v:
-                cnt += 1
-                total += v
-                delta = v - mean
-                mean += delta / cnt
-                m2 += delta * (v - mean)
-                low = min(low, v)
-                high = max(high, v)
-            ok = cnt >= max(min_periods, 1)
-            for r in range(codes.shape[0]):
-                c = codes[r]
-                if c == 5:
-                    out[r, i] = cnt if cnt >= min_periods else np.nan
-                elif not ok:
-                    out[r, i] = np.nan
-                elif c == 0:
-                    out[r, i] = total
-                elif c == 1:
-                    out[r, i] = mean
-                elif c == 2:
-                    out[r, i] = np.sqrt(m2 / (cnt - 1)) if cnt >= 2 else np.nan
-                elif c == 3:
-                    out[r, i] = low
-                else:
-                    out[r, i] = high
-        return out
+        o_sum = np.empty(n if want[0] else 0)
+        o_mean = np.empty(n if want[1] else 0)
+        o_std = np.empty(n if want[2] else 0)
+        o_min = np.empty(n if want[3] else 0)
+        o_max = np.empty(n if want[4] else 0)
+        o_cnt = np.empty(n if want[5] else 0)
+        need = max(min_periods, 1)
+        for seg in range(seg_starts.shape[0]):
+            s = seg_starts[seg]
+            cnt = 0
+            mean = 0.0
+            m2 = 0.0
+            total = 0.0
+            low = np.inf
+            high = -np.inf
+            for i in range(s, seg_ends[seg]):
+                j = i - shift
+                if j >= s:
+                    v = x[j]
+                    if v == v:
+                        cnt += 1
+                        total += v
+                        delta = v - mean
+                        mean += delta / cnt
+                        m2 += delta * (v - mean)
+                        low = min(low, v)
+                        high = max(high, v)
+                ok = cnt >= need
+                if want[5]:
+                    o_cnt[i] = cnt if cnt >= min_periods else np.nan
+                if want[0]:
+                    o_sum[i] = total if ok else np.nan
+                if want[1]:
+                    o_mean[i] = mean if ok else np.nan
+                if want[2]:
+                    o_std[i] = np.sqrt(m2 / (cnt - 1)) if ok and cnt >= 2 else np.nan
+                if want[3]:
+                    o_min[i] = low if ok else np.nan
+                if want[4]:
+                    o_max[i] = high if ok else np.nan
+        return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
     @numba.njit(cache=True, nogil=True)
-    def ewm(x, starts, alpha):  # pandas ewm(alpha, adjust=False, ignore_na=False).mean()
+    def ewm(x, seg_starts, seg_ends, alpha, shift):
+        # pandas ewm(alpha, adjust=False, ignore_na=False).mean() per series, lagged by shift
         n = x.shape[0]
         out = np.empty(n)
-        weighted = np.nan
-        old_wt = 1.0
-        for i in range(n):
-            v = x[i]
-            if starts[i] == i:
-                weighted = v
-                old_wt = 1.0
-            elif weighted == weighted:
-                old_wt *= 1.0 - alpha
-                if v == v:
-                    weighted = (old_wt * weighted + alpha * v) / (old_wt + alpha)
-                    old_wt = 1.0
-            elif v == v:
-                weighted = v
-            out[i] = weighted
+        for seg in range(seg_starts.shape[0]):
+            s = seg_starts[seg]
+            e = seg_ends[seg]
+            for i in range(s, min(s + shift, e)):
+                out[i] = np.nan
+            weighted = np.nan
+            old_wt = 1.0
+            for j in range(s, e - shift):
+                v = x[j]
+                if j == s:
+                    weighted = v
+                elif weighted == weighted:
+                    old_wt *= 1.0 - alpha
+                    if v == v:
+                        weighted = (old_wt * weighted + alpha * v) / (old_wt + alpha)
+                        old_wt = 1.0
+                elif v == v:
+                    weighted = v
+                out[j + shift] = weighted
         return out
 
-    return {"rolling": rolling, "expanding": expanding, "ewm": ewm}
+    @numba.njit(cache=True, nogil=True)
+    def sorted_segments(key, t):
+        # (True, first row of each series) when rows are sorted by key then strictly by time
+        n = key.shape[0]
+        count = 1 if n > 0 else 0
+        for i in range(1, n):
+            if key[i] < key[i - 1] or (key[i] == key[i - 1] and t[i] <= t[i - 1]):
+                return False, np.empty(0, np.int64)
+            if key[i] != key[i - 1]:
+                count += 1
+        out = np.empty(count, np.int64)
+        c = 0
+        for i in range(n):
+            if i == 0 or key[i] != key[i - 1]:
+                out[c] = i
+                c += 1
+        return True, out
+
+    return {"rolling": rolling, "expanding": expanding, "ewm": ewm, "sorted_segments": sorted_segments}
 
 
 _STAT_CODES = {"sum": 0, "mean": 1, "std": 2, "min": 3, "max": 4, "count": 5}
@@ -686,33 +755,26 @@ def rolling_kernel(
     """
     xp = backend.array_namespace(x)
     engine = _engine(xp, engine)
+    seg = _segments(starts)
     if min_periods is None:
         min_periods = 1 if window is None else window
     parsed = [(stat, *_parse_stat(stat)) for stat in stats]
     out: dict = {}
-    x = xp.astype(x, xp.float64)
-    if window is None and engine == "numba":
-        kernels = _numba_kernels()
-        names = [s for s, kind, _ in parsed if kind != "quantile"]
-        codes = np.asarray([_STAT_CODES[s] for s in names], dtype=np.int64)
-        if names:
-            raw = kernels["expanding"](x, starts, codes, min_periods)
-            for r, name in enumerate(names):
-                out[name] = lag_kernel(raw[r], starts, shift)
-        parsed = [p for p in parsed if p[1] == "quantile"]
-        if not parsed:
-            return out
+    x = xp.astype(x, xp.float64, copy=False)
     if engine == "numba":
         names = [s for s, kind, _ in parsed if kind != "quantile"]
         if names:
-            rows = np.full(len(_STAT_CODES), -1, dtype=np.int64)
-            rows[[_STAT_CODES[s] for s in names]] = np.arange(len(names))
-            seg_starts = np.flatnonzero(starts == np.arange(x.shape[0]))
-            seg_ends = np.append(seg_starts[1:], x.shape[0])
-            raw = _numba_kernels()["rolling"](x, seg_starts, seg_ends, int(window), int(shift), rows, int(min_periods))
-            out.update({name: raw[r] for r, name in enumerate(names)})
+            want = np.zeros(len(_STAT_CODES), dtype=np.bool_)
+            want[[_STAT_CODES[s] for s in names]] = True
+            kernels = _numba_kernels()
+            if window is None:
+                raw = kernels["expanding"](x, seg.seg_starts, seg.seg_ends, int(shift), want, int(min_periods))
+            else:
+                raw = kernels["rolling"](x, seg.seg_starts, seg.seg_ends, int(window), int(shift), want,
+                                         int(min_periods))
+            out.update({name: raw[_STAT_CODES[name]] for name in names})
         parsed = [p for p in parsed if p[1] == "quantile"]
-    lo, hi = _window_bounds(starts, window, shift, xp) if parsed else (None, None)
+    lo, hi = _window_bounds(seg.starts, window, shift, xp) if parsed else (None, None)
     if engine == "array":
         moments = [s for s, kind, _ in parsed if kind in ("sum", "mean", "std", "count")]
         if moments:
@@ -743,10 +805,11 @@ def expanding_kernel(
     return rolling_kernel(x, starts, None, stats, shift, min_periods, engine)
 
 
-def _ewm_scan(x: Any, starts: Any, alpha: float, xp: Any) -> Any:
+def _ewm_scan(x: Any, seg: _Segments, alpha: float, xp: Any) -> Any:
     """pandas ``ewm(alpha, adjust=False).mean()`` per series as a log-depth scan of
     ``w_t = a_t * w_{t-1} + b_t`` (the carry-over weight depends on the NaN gap length)."""
     n = x.shape[0]
+    starts = seg.starts
     idx = xp.arange(n, dtype=xp.int64)
     obs = ~xp.isnan(x)
     # position of the latest observation at or before each row within its series
@@ -804,12 +867,11 @@ def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = 
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
     xp = backend.array_namespace(x)
-    x = xp.astype(x, xp.float64)
+    x = xp.astype(x, xp.float64, copy=False)
+    seg = _segments(starts)
     if _engine(xp, engine) == "numba":
-        state = _numba_kernels()["ewm"](x, starts, float(alpha))
-    else:
-        state = _ewm_scan(x, starts, float(alpha), xp)
-    return lag_kernel(state, starts, shift)
+        return _numba_kernels()["ewm"](x, seg.seg_starts, seg.seg_ends, float(alpha), int(shift))
+    return _lag(_ewm_scan(x, seg, float(alpha), xp), seg.seg_starts, shift, xp)
 
 
 # ---------------------------------------------------------------------------------------
@@ -943,7 +1005,7 @@ def _rolling_frame(df, windows, stats, shift, min_periods, target_col, id_cols, 
     x = layout.gather(_values(df, target_col))
     cols = {}
     for w in windows:
-        res = rolling_kernel(x, layout.starts, w, stats, shift, min_periods, engine)
+        res = rolling_kernel(x, layout, w, stats, shift, min_periods, engine)
         cols.update({names[(w, s)]: layout.scatter(res[s]) for s in stats})
     return _assign(df, cols)
 
@@ -1005,7 +1067,7 @@ def _expanding_frame(df, stats, shift, min_periods, target_col, id_cols, time_co
     if strict:
         _check_not_empty(df, target_col)
     x = layout.gather(_values(df, target_col))
-    res = expanding_kernel(x, layout.starts, stats, shift, min_periods)
+    res = expanding_kernel(x, layout, stats, shift, min_periods)
     return _assign(df, {name: layout.scatter(res[s]) for name, s in zip(names, stats)})
 
 
@@ -1056,7 +1118,7 @@ def _ewm_frame(df, alphas, names, shift, target_col, id_cols, time_col, strict=T
     if strict:
         _check_not_empty(df, target_col)
     x = layout.gather(_values(df, target_col))
-    return _assign(df, {name: layout.scatter(ewm_kernel(x, layout.starts, a, shift)) for name, a in zip(names, alphas)})
+    return _assign(df, {name: layout.scatter(ewm_kernel(x, layout, a, shift)) for name, a in zip(names, alphas)})
 
 
 def _ewm_names(alphas: Sequence[float], spans: Sequence[float], shift: int) -> tuple[list[float], list[str]]:
@@ -1463,7 +1525,7 @@ def _price_frame(df, price_col, promo_col, window, category_col, id_cols, time_c
     if strict:
         _check_not_empty(df, price_col)
     price = layout.gather(_values(df, price_col))
-    ref = rolling_kernel(price, layout.starts, window, ("max",), shift=0, min_periods=1)["max"]
+    ref = rolling_kernel(price, layout, window, ("max",), shift=0, min_periods=1)["max"]
     cols = {"price_ref": layout.scatter(ref), "discount_depth": layout.scatter(1.0 - price / ref)}
     if category_col:
         median = df.groupby([category_col, time_col], observed=True, sort=False)[price_col].transform("median")
@@ -1540,8 +1602,8 @@ def _share_frame(df, sku_col, window, shift, target_col, id_cols, time_col, stri
         _check_not_empty(df, target_col)
     total = df.groupby([sku_col, time_col], observed=True, sort=False)[target_col].transform("sum")
     total = total.to_cupy(na_value=float("nan")) if backend.is_gpu(df) else total.to_numpy(dtype="float64", na_value=np.nan)
-    own = rolling_kernel(layout.gather(_values(df, target_col)), layout.starts, window, ("sum",), shift, 1)["sum"]
-    all_ = rolling_kernel(layout.gather(total), layout.starts, window, ("sum",), shift, 1)["sum"]
+    own = rolling_kernel(layout.gather(_values(df, target_col)), layout, window, ("sum",), shift, 1)["sum"]
+    all_ = rolling_kernel(layout.gather(total), layout, window, ("sum",), shift, 1)["sum"]
     share = xp.where(all_ > 0, own / xp.where(all_ > 0, all_, xp.ones_like(all_)), xp.asarray(xp.nan, dtype=xp.float64))
     return _assign(df, {name: layout.scatter(share)})
 
@@ -1612,8 +1674,8 @@ def _encoding_frame(df, key_cols, target_col, time_col, min_count, name, strict=
     s = layout.gather(_values(daily, "_sum"))
     c = layout.gather(_values(daily, "_count"))
     # strictly earlier dates: the expanding sums up to the previous date of the key
-    past_s = rolling_kernel(s, layout.starts, None, ("sum",), 1, 1, "array")["sum"]
-    past_c = rolling_kernel(c, layout.starts, None, ("sum",), 1, 1, "array")["sum"]
+    past_s = rolling_kernel(s, layout, None, ("sum",), 1, 1, "array")["sum"]
+    past_c = rolling_kernel(c, layout, None, ("sum",), 1, 1, "array")["sum"]
     past_c = xp.where(xp.isnan(past_c), xp.zeros_like(past_c), past_c)
     enc = xp.where(past_c >= max(min_count, 1), past_s / xp.maximum(past_c, xp.ones_like(past_c)),
                    xp.asarray(xp.nan, dtype=xp.float64))
@@ -1958,29 +2020,26 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str = "auto"
     keep = None
     if last_n is not None:
         layout, keep = _tail_layout(layout, min(spec.lookback, FULL_HISTORY) + last_n)
-        rows = layout.order  # input rows of the kept tail, in sorted order
-        x = xp.take(_values(df, target), rows)
+        x = _values_at(df, target, layout.order)  # the kept tail, in sorted order
     else:
         x = layout.gather(_values(df, target))
-    starts = layout.starts
     sfx = spec._shift_suffix
     cols: dict[str, Any] = {}
     for k in spec.lags:
         cols[f"lag_{k}"] = _lag(x, layout.seg_starts, k, xp)
     for window, stats in spec.rolling.items():
-        res = rolling_kernel(x, starts, window, stats, spec.rolling_shift, spec.min_periods, engine)
+        res = rolling_kernel(x, layout, window, stats, spec.rolling_shift, spec.min_periods, engine)
         cols.update({f"rolling_{s}_{window}{sfx}": res[s] for s in stats})
     if spec.expanding:
-        res = expanding_kernel(x, starts, spec.expanding, spec.rolling_shift, 1, engine)
+        res = expanding_kernel(x, layout, spec.expanding, spec.rolling_shift, 1, engine)
         cols.update({f"expanding_{s}{sfx}": res[s] for s in spec.expanding})
     for alpha, name in zip(*_ewm_names(spec.ewm_alphas, (), spec.rolling_shift)):
-        cols[name] = ewm_kernel(x, starts, alpha, spec.rolling_shift, engine)
+        cols[name] = ewm_kernel(x, layout, alpha, spec.rolling_shift, engine)
     if last_n is None:
         out = df
         cols = {name: layout.scatter(values) for name, values in cols.items()}
     else:
-        tail = xp.nonzero(layout.pos >= xp.take(layout.seg_lengths, xp.cumulative_sum(
-            xp.astype(layout.pos == 0, xp.int64)) - 1) - last_n)[0]
+        tail = xp.nonzero(layout.pos >= layout.row_lengths - last_n)[0]
         rows = xp.take(layout.order, tail)
         back = xp.argsort(rows)  # input order of the kept rows
         rows = xp.take(rows, back)
