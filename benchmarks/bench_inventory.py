@@ -89,8 +89,8 @@ def main() -> None:
     mem_vec = peak_mib(vectorised, demand, s, S, lead, h, p, k)
     mem_loop = peak_mib(loop_simulation, demand, s, S, lead, h, p, k)
     print(f"simulate (s,S) lost sales: {n} SKUs x {T} days, lead times 0-10 days")
-    print(f"per-SKU Python loop : {t_loop:8.3f} s   peak {mem_loop:7.1f} MiB")
-    print(f"vectorised (numpy)  : {t_vec:8.3f} s   peak {mem_vec:7.1f} MiB")
+    print(f"per-SKU Python loop : {t_loop:8.3f} s   peak {mem_loop:7.2f} MiB")
+    print(f"vectorised (numpy)  : {t_vec:8.3f} s   peak {mem_vec:7.2f} MiB")
     print(f"speed ratio loop/vectorised: {t_loop / t_vec:.1f}x   max KPI difference: {diff:.2e}")
 
 

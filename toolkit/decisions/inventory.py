@@ -254,6 +254,15 @@ def _check_columns(frame: Any, columns: Sequence[str], what: str) -> None:
         raise DataValidationError(f"the {what} frame is empty", column=None)
 
 
+def _arange_like(frame: Any) -> Any:
+    """0 .. len(frame)-1 on the frame's device (numpy for pandas, cupy for cudf)."""
+    if backend.is_gpu(frame):
+        import cupy
+
+        return cupy.arange(len(frame), dtype=cupy.int64)
+    return np.arange(len(frame), dtype=np.int64)
+
+
 def _key_list(keys: Any, id_cols: list[str]) -> list[tuple]:
     host = backend.to_host(keys[id_cols])
     return list(host.itertuples(index=False, name=None))
@@ -299,8 +308,7 @@ def _panel(
             f"{len(extra)} extra (e.g. {_key_list(extra.head(5), id_cols)})",
             column=id_cols[0],
         )
-    lib = backend.frame_lib(frame)
-    coded = keys.assign(_code=lib.RangeIndex(len(keys)) if hasattr(lib, "RangeIndex") else np.arange(len(keys)))
+    coded = keys.assign(_code=_arange_like(keys))
     merged = frame.merge(coded, on=id_cols, how="inner").sort_values(["_code", time_col]).reset_index(drop=True)
     n = len(keys)
     counts = _column(merged.groupby("_code", sort=True).size().reset_index(name="_n"), "_n", "int64")
@@ -308,7 +316,7 @@ def _panel(
     width = int(xp.max(counts))
     if complete:
         if bool(xp.any(counts != width)) or len(merged) != n * width:
-            _raise(time_col, f"(days) short of the longest series' {width} in the {what} frame", counts != width,
+            _raise(time_col, f"(series) cover fewer days than the longest series ({width}) in the {what} frame", counts != width,
                    _key_list(keys, id_cols))
         days = xp.reshape(_column(merged, time_col, "int64"), (n, width))
         _check(xp, time_col, xp.any(days != days[:1, :], axis=1), f"series whose dates differ from the first series' in the {what} frame", _key_list(keys, id_cols))
@@ -335,8 +343,7 @@ def _per_series(value: Any, table: Any, keys: Any, id_cols: list[str], what: str
             f"(e.g. {_key_list(table[dup].head(5), id_cols)})",
             column=value,
         )
-    lib = backend.frame_lib(table)
-    coded = keys.assign(_code=lib.RangeIndex(len(keys)) if hasattr(lib, "RangeIndex") else np.arange(len(keys)))
+    coded = keys.assign(_code=_arange_like(keys))
     merged = coded.merge(table[[*id_cols, value]], on=id_cols, how="left").sort_values("_code")
     values = _column(merged, value)
     xp = _namespace(values)
