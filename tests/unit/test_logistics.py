@@ -329,12 +329,15 @@ def test_lane_delays_find_injected_incidents():
     data = make_retail(n_skus=30, n_locations=4, n_days=365, seed=1, progress=False)
     found = lane_delays(data.shipments)
     metrics = evaluate(data.truth, found.lanes, table="shipments", types=["carrier_delay"])
-    assert metrics["roc_auc"] > 0.95 and metrics["precision"] > 0.8
+    assert metrics["roc_auc"] > 0.95 and metrics["pr_auc"] > 0.8
     truth = data.truth[data.truth["type"] == "carrier_delay"]
-    for inc in found.incidents.itertuples():  # every incident overlaps an injected one on its lane
+    for inc in found.incidents.itertuples():  # isolated flags are filtered: every incident is real
         hit = truth[(truth["carrier"] == str(inc.carrier)) & (truth["zone"] == inc.zone)
                     & truth["date"].between(inc.first_seen - pd.Timedelta(days=3), inc.last_seen)]
         assert len(hit) > 0, inc
+    lasting = truth.groupby(["carrier", "zone"])["date"].nunique()
+    found_lanes = set(zip(found.incidents["carrier"].astype(str), found.incidents["zone"]))
+    assert len(found_lanes & set(lasting[lasting >= 2].index)) >= 0.6 * (lasting >= 2).sum()
 
 
 def test_zone_volumes_match_pandas(retail):

@@ -871,7 +871,8 @@ def marketing_anomalies(
 ) -> MarketingAnomalies:
     """Click fraud and abnormal media prices per channel, joined into incidents.
 
-    Click fraud raises clicks without conversions (:func:`toolkit.anomaly.click_fraud`); a
+    Click fraud raises clicks without conversions (:func:`toolkit.anomaly.click_fraud`), and
+    more clicks than impressions (clicks on a day without ads) is fraud outright; a
     spend anomaly is a day whose cost per thousand impressions is far from the channel's usual
     price (robust z of its log with :func:`toolkit.anomaly.detect`, ``method="robust_z"``):
     money spent on impressions that were never served, or a bidding error.
@@ -913,6 +914,13 @@ def marketing_anomalies(
     clicks = click_fraud(marketing, id_cols=channel_col, k=k).rename(
         columns={"anomaly_score": "click_score", "is_anomaly": "click_fraud"})
     impressions = clicks["impressions"].astype("float64")
+    # More clicks than impressions (e.g. clicks on a dark day) cannot be real; the robust z
+    # cannot score them (no click-through rate), so they rank just above every scored day.
+    impossible = clicks["clicks"].astype("float64") > impressions
+    if bool(impossible.any()):
+        top = float(clicks["click_score"].max()) if bool(clicks["click_score"].notna().any()) else 0.0
+        clicks["click_score"] = clicks["click_score"].where(~impossible, max(top, k) + 1.0)
+        clicks["click_fraud"] = clicks["click_fraud"] | impossible
     clicks["cpm"] = clicks["spend"].astype("float64") / impressions.where(impressions > 0) * 1000.0
     positive = clicks["cpm"].where(clicks["cpm"] > 0)
     work = pd.DataFrame({channel_col: clicks[channel_col], time_col: clicks[time_col], "log_cpm": np.log(positive)})
