@@ -414,7 +414,7 @@ def lag_kernel(x: Any, starts: Any, k: int) -> Any:
 def _lag(x: Any, seg_starts: Any, k: int, xp: Any) -> Any:
     """:func:`lag_kernel` given the first row of every series: a shifted copy, then NaN on the
     first ``k`` rows of each series (a scatter of ``series * k`` rows, not a pass over all rows)."""
-    x = xp.astype(x, xp.float64)
+    x = xp.astype(x, xp.float64, copy=False)
     n = x.shape[0]
     if k == 0:
         return xp.asarray(x, copy=True)
@@ -1664,7 +1664,6 @@ def _encoding_frame(df, key_cols, target_col, time_col, min_count, name, strict=
         if strict:
             _check_not_empty(df, target_col)
         return _empty_like(df, [name], xp)
-    lib = backend.frame_lib(df)
     keys = df[[*key_cols, time_col]].copy()
     y = df[target_col].astype("float64")
     keys["_sum"] = y
@@ -1685,7 +1684,6 @@ def _encoding_frame(df, key_cols, target_col, time_col, min_count, name, strict=
     merged = rows.merge(daily[[*key_cols, time_col, name]], on=[*key_cols, time_col], how="left")
     merged = merged.sort_values("_row")
     values = merged[name].to_cupy(na_value=float("nan")) if backend.is_gpu(df) else merged[name].to_numpy(dtype="float64", na_value=np.nan)
-    del lib
     return _assign(df, {name: values})
 
 

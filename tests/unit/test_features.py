@@ -227,10 +227,18 @@ def test_build_features_matches_pandas(panel):
     assert_close(out["fourier_cos_7_1"], np.cos(2 * np.pi * days / 7), atol=1e-9)
 
 
+TAIL_SPECS = [
+    FeatureSpec(lags=(1, 2, 5), rolling={4: ("mean", "std", "median")}, calendar=("dayofweek",),
+                fourier=((7, 1),), exog=("price",)),
+    SPEC,  # expanding and EWM features: the whole history is read
+    FeatureSpec(lags=(2,), rolling={3: ("min", "sum")}, rolling_shift=2, calendar=("is_holiday",), country="US",
+                fourier=()),
+]
+
+
+@pytest.mark.parametrize("spec", TAIL_SPECS)
 @pytest.mark.parametrize("last_n", [1, 3])
-def test_last_n_equals_tail_of_full_build(panel, last_n):
-    spec = FeatureSpec(lags=(1, 2, 5), rolling={4: ("mean", "std", "median")}, calendar=("dayofweek",),
-                       fourier=((7, 1),), exog=("price",))
+def test_last_n_equals_tail_of_full_build(panel, last_n, spec):
     full = build_features(panel, spec)
     s = full.sort_values([*IDS, "date"])
     expected = s.groupby(IDS, observed=True).tail(last_n)
@@ -547,7 +555,7 @@ def test_dask_per_series_functions_parity(panel):
         lambda d: F.add_channel_share(d, window=3),
         lambda d: F.add_target_encoding(d, "category"),
         lambda d: F.add_adstock(d, "price", decay=0.5, max_lag=2, id_cols=IDS),
-        lambda d: F.add_calendar(d, features=["dayofweek", "weekofyear"]),
+        lambda d: F.add_calendar(d, country="US"),
         lambda d: F.add_fourier(d, period=7, order=2),
         lambda d: F.add_saturation(d, "price", half_sat=7.0, shape=2.0),
     ]
