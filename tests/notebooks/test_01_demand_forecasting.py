@@ -1,0 +1,25 @@
+"""Execute the demand-forecasting notebook small and check what it recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.report import run_notebook
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_demand_forecasting.ipynb"
+pytestmark = pytest.mark.notebooks
+
+
+def test_demand_forecasting_notebook(tmp_path):
+    run = run_notebook(NOTEBOOK, {"SCALE": 0.05, "SEED": 0, "N_DAYS": 550, "N_LOCATIONS": 4, "N_WINDOWS": 2,
+                                  "BACKEND": "cpu", "DATA_DIR": "none"}, output_dir=tmp_path)
+    rec = run.records
+    assert run.html.exists() and "Report provenance" in run.html.read_text()
+    for model in ("ar3", "seasonal_naive", "global"):
+        assert 0 < rec[f"wape_{model}"] < 2 and rec[f"mase_{model}"] > 0
+        assert 0 < rec[f"real_wape_{model}"] < 2
+    assert rec["wape_global"] < rec["wape_seasonal_naive"]
+    assert rec["wape_global"] < rec["wape_ar3"]
+    assert 0.65 <= rec["interval_coverage_80"] <= 0.92
