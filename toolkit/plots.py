@@ -1,5 +1,6 @@
 """The standard pictures of the curated notebooks: forecasts with intervals, backtest errors,
-inventory paths and the service-level / cost frontier.
+inventory paths, the service-level / cost frontier, route plans, delay distributions, media
+response curves and revenue contributions.
 
 Every function takes frames or arrays of either backend (device data is brought to the host
 here, since matplotlib draws from host memory), draws on the ``ax`` it is given or on a new
@@ -14,7 +15,8 @@ import numpy as np
 
 from toolkit import backend
 
-__all__ = ["forecast", "backtest_errors", "inventory_paths", "frontier"]
+__all__ = ["forecast", "backtest_errors", "inventory_paths", "frontier", "routes", "delay_distribution", "response_curves",
+           "contributions"]
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -188,4 +190,174 @@ def frontier(
     ax.set_ylabel(cost_col.replace("_", " "))
     if label_col:
         ax.legend(fontsize=8)
+    return ax
+
+
+def routes(
+    plan: Any,
+    depot: Sequence[float],
+    *,
+    coord_cols: Sequence[str] = ("x", "y"),
+    title: str | None = None,
+    ax: Any = None,
+) -> Any:
+    """A route plan on a map-like scatter: one colour per vehicle, depot as a star.
+
+    Parameters
+    ----------
+    plan : RoutePlan
+        From :func:`toolkit.decisions.logistics.plan_routes`.
+    depot : (float, float)
+        Depot coordinates in the order of ``coord_cols``.
+    coord_cols : (str, str)
+        Coordinate columns of ``plan.routes``; drawn as (x, y) = (second, first) when they
+        are ``("lat", "lon")`` so that longitude runs horizontally.
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (6, 6))
+    cols = list(coord_cols)
+    horizontal, vertical = (1, 0) if cols[0] == "lat" else (0, 1)
+    stops = backend.to_host(plan.routes).sort_values(["vehicle", "sequence"])
+    for vehicle, visits in stops.groupby("vehicle", sort=True):
+        pts = np.vstack([depot, visits[cols].to_numpy(dtype=float), depot])
+        line = ax.plot(pts[:, horizontal], pts[:, vertical], "-", lw=1, alpha=0.7)[0]
+        ax.scatter(pts[1:-1, horizontal], pts[1:-1, vertical], s=12 + 4 * np.sqrt(visits["demand"].to_numpy(float)),
+                   color=line.get_color(), label=f"vehicle {vehicle}")
+    ax.scatter([depot[horizontal]], [depot[vertical]], marker="*", s=250, color="black", zorder=5, label="depot")
+    ax.set_xlabel(cols[horizontal])
+    ax.set_ylabel(cols[vertical])
+    ax.set_title(title or f"{len(plan.vehicles)} routes, distance {plan.distance:,.1f}")
+    if len(plan.vehicles) <= 12:
+        ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+def delay_distribution(
+    delays: Any,
+    *,
+    highlight: Any = None,
+    label: str = "days late (actual - promised)",
+    title: str | None = None,
+    ax: Any = None,
+) -> Any:
+    """Histogram of delivery delays, optionally with a second set (e.g. one day) on top.
+
+    Parameters
+    ----------
+    delays : array or Series
+        Delays of the reference set (a lane's history).
+    highlight : array or Series, optional
+        Delays drawn over it (a selected day), normalised the same way.
+    label, title : str
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (6, 3.5))
+    base = np.asarray(backend.to_host(delays), dtype=float)
+    base = base[np.isfinite(base)]
+    lo, hi = (np.floor(base.min()), np.ceil(base.max())) if base.size else (-1.0, 1.0)
+    if highlight is not None:
+        extra = np.asarray(backend.to_host(highlight), dtype=float)
+        extra = extra[np.isfinite(extra)]
+        if extra.size:
+            lo, hi = min(lo, np.floor(extra.min())), max(hi, np.ceil(extra.max()))
+    bins = np.arange(lo - 0.5, hi + 1.5)
+    ax.hist(base, bins=bins, density=True, alpha=0.6, label="history")
+    if highlight is not None and extra.size:
+        ax.hist(extra, bins=bins, density=True, alpha=0.6, label="selected")
+    ax.axvline(0.0, color="black", lw=1, ls="--")
+    ax.set_xlabel(label)
+    ax.set_ylabel("share")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def response_curves(
+    model: Any,
+    *,
+    spend: Any = None,
+    max_spend: float | None = None,
+    points: int = 100,
+    title: str | None = None,
+    ax: Any = None,
+) -> Any:
+    """Daily media revenue against daily spend, per channel, with the current spend marked.
+
+    Parameters
+    ----------
+    model : MarketingMixModel
+        Fitted (or built with ``from_params``).
+    spend : mapping channel -> daily spend, optional
+        Points to mark (default: the fitted mean daily spend).
+    max_spend : float, optional
+        Right end of the curves (default: 3 x the largest marked spend).
+    points : int
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (7, 4))
+    params = model.params_
+    marks = dict(params["mean_spend"]) if spend is None else {str(k): float(v) for k, v in dict(spend).items()}
+    top = max_spend or 3.0 * max([v for v in marks.values() if np.isfinite(v)] + [1.0])
+    grid = np.linspace(0.0, top, points)
+    for channel in params.index:
+        curve = model.response_curve(channel, grid)
+        line = ax.plot(curve["spend"], curve["response"], label=channel)[0]
+        if channel in marks and np.isfinite(marks[channel]):
+            at = model.response_curve(channel, [marks[channel]])
+            ax.scatter(at["spend"], at["response"], color=line.get_color(), zorder=5)
+    ax.set_xlabel("daily spend")
+    ax.set_ylabel("daily media revenue")
+    ax.set_title(title or "response curves (dots: current spend)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def contributions(
+    decomposition: Any,
+    *,
+    time_col: str = "date",
+    channel_col: str = "channel",
+    title: str | None = None,
+    ax: Any = None,
+) -> Any:
+    """Revenue over time split into baseline and media contribution per channel (stacked).
+
+    Parameters
+    ----------
+    decomposition : frame
+        :meth:`MarketingMixModel.contributions` output (``baseline``, ``media``, ``actual``).
+    time_col, channel_col : str
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (10, 4))
+    frame = backend.to_host(decomposition)
+    media = frame.pivot_table(index=time_col, columns=channel_col, values="media", aggfunc="sum", observed=True)
+    base = frame.groupby(time_col)["baseline"].sum()
+    actual = frame.groupby(time_col)["actual"].sum()
+    ax.stackplot(media.index, base.to_numpy(), *[media[c].to_numpy() for c in media.columns],
+                 labels=["baseline", *[f"media: {c}" for c in media.columns]], alpha=0.7)
+    ax.plot(actual.index, actual.to_numpy(), color="black", lw=0.6, label="actual")
+    ax.set_ylabel("revenue")
+    ax.set_title(title or "revenue = baseline + media contributions")
+    ax.legend(fontsize="small", loc="upper left", ncol=3)
     return ax

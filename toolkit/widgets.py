@@ -4,8 +4,9 @@ Each explorer is an ``ipywidgets.VBox`` whose controls are in ``.controls`` (a d
 test or a user can drive them from Python: ``w.controls["sku"].value = "SKU00002"``) and whose
 current result is an attribute (``.selection``, ``.table``) recomputed by ``update()`` each
 time a control changes. The computation lives in plain functions (:func:`select_forecast`,
-:func:`inventory_what_if`) that the widgets call, so it is tested without a browser; the
-widgets only wire controls to those functions and draw with :mod:`toolkit.plots`.
+:func:`inventory_what_if`, :func:`select_deliveries`, :func:`budget_what_if`) that the
+widgets call, so it is tested without a browser; the widgets only wire controls to those
+functions and draw with :mod:`toolkit.plots`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from toolkit import backend
 from toolkit.errors import DataValidationError
 from toolkit.scale import as_list
 
-__all__ = ["select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf"]
+__all__ = ["select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
+           "DeliveryExplorer", "budget_what_if", "BudgetExplorer"]
 
 
 def _host(frame: Any) -> Any:
@@ -314,6 +316,267 @@ class InventoryWhatIf:
             fig, ax = plt.subplots(figsize=(6, 3.5))
             best = shown.sort_values("total_cost")["policy"].iloc[0]
             plots.frontier(self.frontier, service_col="fill_rate", highlight=best, ax=ax)
+            plt.show()
+            plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def select_deliveries(
+    shipments: Any,
+    lanes: Any,
+    incidents: Any,
+    carrier: str,
+    zone: Any,
+    date: Any,
+    *,
+    time_col: str = "ship_date",
+) -> dict:
+    """What the delivery explorer shows for one lane (carrier x zone) and one day.
+
+    Parameters
+    ----------
+    shipments : frame
+        With ``carrier``, ``zone``, ``time_col``, ``actual_days``, ``promised_days``.
+    lanes, incidents : frames
+        :func:`toolkit.decisions.logistics.lane_delays` output (``.lanes``, ``.incidents``).
+    carrier, zone, date
+        The selection (``date`` anything ``pandas.Timestamp`` reads).
+
+    Returns
+    -------
+    dict
+        ``history`` (delays, actual - promised, of the lane's shipments), ``day`` (delays of
+        the lane on ``date``), ``flagged`` (the lane's flagged days), ``incidents`` (the lane's
+        incidents) and ``stops`` (every shipment of the zone on ``date``, any carrier: the
+        deliveries to route), all host pandas.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"carrier": ["A", "A", "B"], "zone": [1, 1, 1], "actual_days": [3, 5, 2],
+    ...                   "promised_days": [2, 2, 2], "ship_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-02"])})
+    >>> empty = pd.DataFrame({"carrier": [], "zone": [], "is_anomaly": []})
+    >>> view = select_deliveries(s, empty, empty, "A", 1, "2024-01-02")
+    >>> view["history"].tolist(), view["day"].tolist(), len(view["stops"])
+    ([1, 3], [3], 2)
+    """
+    import pandas as pd
+
+    ship = _host(shipments)
+    for col in ("carrier", "zone", time_col, "actual_days", "promised_days"):
+        if col not in ship.columns:
+            raise DataValidationError(f"column {col!r}: missing (needed by the delivery explorer)", column=col)
+    day = pd.Timestamp(date)
+    lane = ship[(ship["carrier"].astype(str) == str(carrier)) & (ship["zone"] == zone)]
+    delay = lane["actual_days"].astype("int64") - lane["promised_days"].astype("int64")
+    lanes_h, inc_h = _host(lanes), _host(incidents)
+
+    def of_lane(frame: Any) -> Any:
+        if len(frame) == 0:
+            return frame
+        return frame[(frame["carrier"].astype(str) == str(carrier)) & (frame["zone"] == zone)]
+
+    flagged = of_lane(lanes_h)
+    flagged = flagged[flagged["is_anomaly"].astype(bool)] if len(flagged) else flagged
+    return {
+        "history": delay.reset_index(drop=True),
+        "day": delay[lane[time_col].dt.floor("D") == day].reset_index(drop=True),
+        "flagged": flagged.reset_index(drop=True),
+        "incidents": of_lane(inc_h).reset_index(drop=True),
+        "stops": ship[(ship["zone"] == zone) & (ship[time_col].dt.floor("D") == day)].reset_index(drop=True),
+    }
+
+
+class DeliveryExplorer:
+    """Pick a carrier, a zone and a day: delay distribution, flagged incidents, route plan.
+
+    Parameters
+    ----------
+    shipments : frame
+        Shipments with ``lat``, ``lon`` and ``weight_kg`` besides the lane columns.
+    lane_delays : LaneDelays
+        From :func:`toolkit.decisions.logistics.lane_delays`.
+    depot : (float, float)
+        Depot ``(lat, lon)`` the day's routes start from.
+    capacity : float
+        Vehicle capacity in kg.
+    time_limit : float
+        Seconds per route plan (plans are cached per zone and day).
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+    controls : dict
+        ``carrier``, ``zone`` and ``date`` dropdowns.
+    view : dict
+        The current :func:`select_deliveries` result.
+    plan : RoutePlan or None
+        The current day's route plan for the zone (None when the zone ships nothing that day).
+    """
+
+    def __init__(self, shipments: Any, lane_delays: Any, depot: Sequence[float], *, capacity: float = 500.0,
+                 time_limit: float = 0.5, time_col: str = "ship_date"):
+        import ipywidgets as w
+
+        self.shipments, self.found = _host(shipments), lane_delays
+        self.depot, self.capacity, self.time_limit, self.time_col = tuple(depot), capacity, time_limit, time_col
+        self._plans: dict = {}
+        carriers = sorted(self.shipments["carrier"].astype(str).unique())
+        zones = sorted(self.shipments["zone"].unique().tolist())
+        dates = sorted(self.shipments[time_col].dt.floor("D").dt.strftime("%Y-%m-%d").unique())
+        start = (carriers[0], zones[0], dates[-1])
+        inc = _host(lane_delays.incidents)
+        if len(inc):
+            top = inc.sort_values("peak_score", ascending=False).iloc[0]
+            start = (str(top["carrier"]), top["zone"], top["peak_at"].strftime("%Y-%m-%d"))
+        self.controls = {
+            "carrier": w.Dropdown(options=carriers, value=start[0], description="carrier"),
+            "zone": w.Dropdown(options=zones, value=start[1], description="zone"),
+            "date": w.Dropdown(options=dates, value=start[2], description="date"),
+        }
+        self.output = w.Output()
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.output])
+        self.update()
+
+    def _plan(self, zone: Any, date: str) -> Any:
+        from toolkit.decisions.logistics import plan_routes
+
+        if (zone, date) not in self._plans:
+            stops = self.view["stops"]
+            stops = stops[stops["weight_kg"] <= self.capacity]
+            self._plans[(zone, date)] = None if len(stops) == 0 else plan_routes(
+                stops.assign(demand=stops["weight_kg"].astype(float)), self.depot, capacity=self.capacity,
+                time_limit=self.time_limit, coord_cols=("lat", "lon"), metric="haversine", id_col="shipment_id")
+        return self._plans[(zone, date)]
+
+    def update(self, *_: Any) -> None:
+        """Recompute the view and the day's routes, and redraw."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from toolkit import plots
+
+        carrier, zone, date = (self.controls[k].value for k in ("carrier", "zone", "date"))
+        self.view = select_deliveries(self.shipments, self.found.lanes, self.found.incidents, carrier, zone, date,
+                                      time_col=self.time_col)
+        self.plan = self._plan(zone, date)
+        self.output.clear_output(wait=True)
+        with self.output:
+            fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+            plots.delay_distribution(self.view["history"], highlight=self.view["day"], ax=axes[0],
+                                     title=f"{carrier} zone {zone}: delays, {date} on top")
+            if self.plan is not None:
+                plots.routes(self.plan, self.depot, coord_cols=("lat", "lon"), ax=axes[1],
+                             title=f"zone {zone} on {date}: {len(self.plan.vehicles)} vehicles, "
+                                   f"{self.plan.distance:,.0f} km")
+            plt.show()
+            plt.close(fig)
+            shown = self.view["incidents"]
+            display(shown if len(shown) else "no incident on this lane")
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
+    """Predicted daily media revenue, ROI and marginal ROI of a daily spend per channel.
+
+    Parameters
+    ----------
+    model : MarketingMixModel
+    spend : mapping channel -> daily spend
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by channel: ``spend``, ``revenue`` (daily media revenue in steady state),
+        ``roi`` and ``marginal_roi``; ``.attrs["total_revenue"]`` and ``.attrs["total_spend"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from toolkit.decisions.marketing import MarketingMixModel
+    >>> curves = pd.DataFrame({"decay": [0.0], "half_sat": [100.0], "shape": [1.0], "beta": [500.0]}, index=["web"])
+    >>> budget_what_if(MarketingMixModel.from_params(curves), {"web": 100.0})["revenue"].tolist()
+    [250.0]
+    """
+    import pandas as pd
+
+    revenue = model.response(spend)
+    values = revenue.index.map(lambda c: float(spend.get(c, 0.0)))
+    table = pd.DataFrame({"spend": values.to_numpy(dtype=float), "revenue": revenue.to_numpy()}, index=revenue.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["roi"] = np.where(table["spend"] > 0, table["revenue"] / table["spend"], np.nan)
+    table["marginal_roi"] = model.marginal_roi(spend).to_numpy()
+    table.index.name = "channel"
+    table.attrs["total_revenue"] = float(table["revenue"].sum())
+    table.attrs["total_spend"] = float(table["spend"].sum())
+    return table
+
+
+class BudgetExplorer:
+    """Daily budget sliders per channel; predicted revenue and marginal ROI update live.
+
+    Parameters
+    ----------
+    model : MarketingMixModel
+        Fitted; sliders start at its mean daily spend and reach ``max_factor`` times it.
+    max_factor : float
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+    controls : dict
+        One ``FloatSlider`` per channel.
+    table : pandas.DataFrame
+        The current :func:`budget_what_if` result.
+    uplift : float
+        Predicted daily revenue change against the starting spend.
+    """
+
+    def __init__(self, model: Any, *, max_factor: float = 3.0):
+        import ipywidgets as w
+
+        self.model = model
+        start = {c: float(v) for c, v in model.params_["mean_spend"].items()}
+        self.baseline = budget_what_if(model, start)
+        self.controls = {
+            c: w.FloatSlider(value=round(v, 2), min=0.0, max=round(max(v, 1.0) * max_factor, 2),
+                             step=round(max(v, 1.0) / 50, 2), description=c, continuous_update=False)
+            for c, v in start.items()
+        }
+        self.output = w.Output()
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())[:2]), w.HBox(list(self.controls.values())[2:]),
+                              self.output])
+        self.update()
+
+    def update(self, *_: Any) -> None:
+        """Re-predict with the sliders' spends and redraw."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from toolkit import plots
+
+        spend = {c: float(control.value) for c, control in self.controls.items()}
+        self.table = budget_what_if(self.model, spend)
+        self.uplift = self.table.attrs["total_revenue"] - self.baseline.attrs["total_revenue"]
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(self.table.round(2))
+            print(f"spend {self.table.attrs['total_spend']:,.0f}/day -> media revenue "
+                  f"{self.table.attrs['total_revenue']:,.0f}/day ({self.uplift:+,.0f} vs the current split)")
+            fig, ax = plt.subplots(figsize=(7, 3.5))
+            plots.response_curves(self.model, spend=spend, ax=ax)
             plt.show()
             plt.close(fig)
 

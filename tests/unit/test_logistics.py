@@ -373,3 +373,50 @@ def test_zone_forecast_beats_naive_and_sizes_the_fleet():
     np.testing.assert_array_equal(fc["vehicles"], np.ceil(np.clip(fc["q0.9"], 0, None) / 25.0))
     with pytest.raises(DataValidationError, match="parcels_per_vehicle"):
         zone_demand_forecast(past, parcels_per_vehicle=0)
+
+
+# --------------------------------------------------------------------------- explorer and plots
+
+
+def test_delivery_explorer_follows_its_controls(retail):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from toolkit.decisions.logistics import lane_delays
+    from toolkit.widgets import DeliveryExplorer
+
+    ship = retail.shipments
+    found = lane_delays(ship)
+    depot = (float(ship["lat"].median()), float(ship["lon"].median()))
+    explorer = DeliveryExplorer(ship, found, depot, capacity=200.0, time_limit=0.2)
+    day = ship["ship_date"].max()
+    explorer.controls["carrier"].value = "ParcelCo"
+    explorer.controls["zone"].value = 2
+    explorer.controls["date"].value = day.strftime("%Y-%m-%d")
+    lane = ship[(ship["carrier"] == "ParcelCo") & (ship["zone"] == 2)]
+    expect_day = lane.loc[lane["ship_date"] == day, "actual_days"] - lane.loc[lane["ship_date"] == day, "promised_days"]
+    assert sorted(explorer.view["day"].tolist()) == sorted(expect_day.astype(int).tolist())
+    assert len(explorer.view["history"]) == len(lane)
+    stops = ship[(ship["zone"] == 2) & (ship["ship_date"] == day) & (ship["weight_kg"] <= 200.0)]
+    assert sorted(explorer.plan.routes["stop"].tolist()) == sorted(stops["shipment_id"].tolist())
+    assert (explorer.plan.vehicles["load"] <= 200.0 + 1e-9).all()
+    assert all(explorer.view["incidents"]["carrier"].astype(str) == "ParcelCo")
+
+
+def test_route_and_delay_plots_draw_every_stop(e_n22_k4):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from toolkit import plots
+
+    stops, depot, capacity = e_n22_k4
+    plan = plan_routes(stops, depot, vehicles=4, capacity=capacity, time_limit=0.3)
+    ax = plots.routes(plan, depot)
+    drawn = sum(len(c.get_offsets()) for c in ax.collections)
+    assert drawn == len(stops) + 1  # stops and the depot
+    assert len(ax.lines) == len(plan.vehicles)
+    ax2 = plots.delay_distribution(np.array([0, 1, 1, 2, -1]), highlight=np.array([3, 4]))
+    assert ax2.get_xlabel().startswith("days late")
+    plt.close("all")

@@ -352,3 +352,45 @@ def test_spend_anomaly_is_robust_z_of_log_cpm():
     bad.loc[3, "clicks"] = -1
     with pytest.raises(DataValidationError, match="'clicks'.*negative"):
         marketing_anomalies(bad)
+
+
+# --------------------------------------------------------------------------- explorer and plots
+
+
+def test_budget_explorer_follows_its_sliders():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from toolkit.widgets import BudgetExplorer
+
+    curves = pd.DataFrame({"decay": [0.5, 0.0], "half_sat": [100.0, 60.0], "shape": [1.0, 2.0],
+                           "beta": [500.0, 300.0], "mean_spend": [40.0, 50.0]}, index=["web", "store"])
+    model = MarketingMixModel.from_params(curves)
+    explorer = BudgetExplorer(model)
+    assert explorer.uplift == pytest.approx(0.0)
+    explorer.controls["web"].value = 80.0
+    # hand-computed: adstock of 80/day at decay 0.5 over 61 days ~ 160; 500 * 160 / (160 + 100)
+    ad = 80.0 * (1 - 0.5**61) / 0.5
+    assert explorer.table.loc["web", "revenue"] == pytest.approx(500 * ad / (ad + 100.0))
+    assert explorer.table.loc["web", "marginal_roi"] == pytest.approx(500 * 100.0 / (ad + 100.0) ** 2 * 2.0)
+    store = 300 * 50.0**2 / (50.0**2 + 60.0**2)
+    assert explorer.table.loc["store", "revenue"] == pytest.approx(store)
+    web_before = 500 * 80.0 / (80.0 + 100.0)
+    assert explorer.uplift == pytest.approx(500 * ad / (ad + 100.0) - web_before)
+    assert explorer.table.attrs["total_spend"] == pytest.approx(130.0)
+
+
+def test_marketing_plots(simulated):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from toolkit import plots
+
+    _, _, model = simulated
+    ax = plots.response_curves(model)
+    assert len(ax.lines) == len(model.channels_)
+    ax = plots.contributions(model.contributions())
+    assert len(ax.collections) == 1 + len(model.channels_)  # baseline + one band per channel
+    plt.close("all")
