@@ -130,8 +130,13 @@ def tail_scores_from_counts(le: Any, ge: Any, n: Any, sign: Any, kind: str) -> A
         return out
     u_l = log_n - xp.log(xp.astype(le, xp.float64))
     u_r = log_n - xp.log(xp.astype(ge, xp.float64))
-    u_skew = u_l * -xp.sign(sign - 1.0) + u_r * xp.sign(sign + 1.0)
-    return xp.maximum(u_skew, (u_l + u_r) / 2.0)
+    mean = (u_l + u_r) / 2.0
+    if getattr(sign, "ndim", 0) == 0:  # one column: pick the skew-corrected tail directly
+        s = float(sign)
+        u_skew = u_r if s > 0 else (u_l if s < 0 else u_l + u_r)
+    else:
+        u_skew = u_l * -xp.sign(sign - 1.0) + u_r * xp.sign(sign + 1.0)
+    return xp.maximum(u_skew, mean)
 
 
 def _central_sums(xp: Any, x: Any) -> tuple[Any, Any, Any]:
