@@ -222,7 +222,7 @@ class _PanelForecaster(BaseEstimator):
         table, codes, order, from_end, lengths = _sorted_layout(df, self.id_cols_, self.time_col_)
         short = backend.to_host(lengths) < self._needs_rows
         if short.any():
-            shown = table[pd.Series(short).to_numpy()] if not backend.is_gpu(table) else table
+            shown = backend.to_host(table)[short]
             _fail(self.target_col_, f"series too short: fewer than {self._needs_rows} rows needed by "
                   f"{type(self).__name__}", shown, shown[self.id_cols_[0]].notna(), self.id_cols_)
         self.series_ = table
@@ -249,7 +249,7 @@ class _PanelForecaster(BaseEstimator):
             self.series_.take(rep).reset_index(drop=True)
         last = self.last_time_.iloc[rep].reset_index(drop=True) if not backend.is_gpu(self.series_) else \
             self.last_time_.take(rep).reset_index(drop=True)
-        grid[self.time_col_] = last + lib.Series(steps) * self.step_
+        grid[self.time_col_] = last + lib.Series((steps * self.step_.value).astype("timedelta64[ns]"))
         grid["_step"] = steps
         return grid
 
