@@ -131,9 +131,16 @@ def test_target_must_be_named():
 # --------------------------------------------------------------------------- lead-time demand
 
 
-def _window_reference(errors_row, period):
-    sums = [errors_row[t : t + period].sum() for t in range(len(errors_row) - period + 1)]
-    return np.array([s for s in sums if np.isfinite(s)])
+def _window_reference(errors_row, period, min_coverage=0.5):
+    """Sums over every window of `period` days; a window with missing days counts when enough are seen,
+    its sum scaled up from the days seen."""
+    sums = []
+    for t in range(len(errors_row) - period + 1):
+        window = errors_row[t : t + period]
+        seen = np.isfinite(window).sum()
+        if seen >= max(np.ceil(min_coverage * period), 1):
+            sums.append(np.nansum(window) * period / seen)
+    return np.array(sums)
 
 
 def test_lead_time_demand_empirical_matches_window_loop():
@@ -150,6 +157,22 @@ def test_lead_time_demand_empirical_matches_window_loop():
         assert ltd.mean[i] == pytest.approx(base + sums.mean())
         assert ltd.std[i] == pytest.approx(sums.std(ddof=1))
         assert ltd.quantile[i] == pytest.approx(base + np.quantile(sums, 0.9))
+
+
+def test_lead_time_demand_min_coverage_one_keeps_complete_windows_only():
+    rng = np.random.default_rng(17)
+    errors = rng.normal(0, 2, size=(2, 80))
+    errors[0, rng.choice(80, 12, replace=False)] = np.nan
+    ltd = inv.lead_time_demand(np.zeros(2), errors, 4, 1, service_level=0.8, min_coverage=1.0)
+    for i in range(2):
+        sums = [errors[i, t : t + 5].sum() for t in range(76)]
+        sums = np.array([x for x in sums if np.isfinite(x)])
+        assert ltd.std[i] == pytest.approx(sums.std(ddof=1))
+        assert ltd.quantile[i] == pytest.approx(np.quantile(sums, 0.8))
+    # a series whose errors are mostly missing cannot give two usable windows
+    errors[1, ::2] = np.nan
+    with pytest.raises(DataValidationError, match="min_coverage"):
+        inv.lead_time_demand(np.zeros(2), errors, 4, 1, min_coverage=1.0)
 
 
 def test_lead_time_demand_normal_single_day_is_error_std():
@@ -507,3 +530,10 @@ def test_service_cost_frontier_equals_separate_simulations():
             assert row["total_cost"] == pytest.approx(kpi["total_cost"].sum())
             assert row["fill_rate"] == pytest.approx(1 - kpi["unmet_demand"].sum() / demand.sum())
             assert row["cycle_service_level"] == pytest.approx(np.nanmean(kpi["cycle_service_level"]))
+
+
+def test_compare_policies_asks_for_in_memory_frames():
+    keys = [("S1", "WH01")]
+    train = _long(np.ones((1, 30)), keys, name="units")
+    with pytest.raises(TypeError, match="compute"):
+        inv.compare_policies(dd.from_pandas(train, npartitions=2), train, 1)

@@ -27,7 +27,9 @@ Lead-time demand
     The mean is the sum of the first ``P`` daily forecasts plus the mean of the summed errors (the
     forecast's bias over ``P`` days). The spread comes from *sums* of ``P`` consecutive backtest
     errors (overlapping windows; a window holding a missing error is skipped), so errors that are
-    correlated from day to day widen it as they should. ``method="empirical"`` takes the quantile
+    correlated from day to day widen it as they should; a window with missing errors (stock-out
+    days) counts when ``min_coverage`` of its days are observed, its sum scaled up to ``P`` days.
+    ``method="empirical"`` takes the quantile
     of those sums (numpy's default linear interpolation) and their standard deviation;
     ``method="normal"`` takes ``var = P g0 + 2 sum_j (P-j) g_j`` from the errors' autocovariances
     ``g_j`` up to lag ``P-1`` and the normal quantile. Summing *daily* quantiles instead adds the
@@ -379,8 +381,13 @@ class LeadTimeDemand(NamedTuple):
     quantile: Any
 
 
-def _window_sums(xp: Any, errors: Any, period: Any) -> tuple[Any, Any]:
-    """Sums of ``period[i]`` consecutive values per row, and which windows are complete."""
+def _window_sums(xp: Any, errors: Any, period: Any, min_coverage: float) -> tuple[Any, Any]:
+    """Sums of ``period[i]`` consecutive values per row, and which windows are usable.
+
+    A window with missing values is usable when at least ``min_coverage`` of its days are
+    observed; its sum is then scaled up from the observed days (each missing day counts as the
+    window's mean).
+    """
     n, T = errors.shape
     finite = xp.isfinite(errors)
     zeros = xp.zeros((n, 1), dtype=xp.float64)
@@ -390,8 +397,11 @@ def _window_sums(xp: Any, errors: Any, period: Any) -> tuple[Any, Any]:
     inside = end <= T
     end = xp.minimum(end, T)
     sums = xp.take_along_axis(csum, end, axis=1) - csum[:, :T]
-    gaps = xp.take_along_axis(cgap, end, axis=1) - cgap[:, :T]
-    return sums, inside & (gaps == 0)
+    seen = xp.astype(period, xp.float64)[:, None] - (xp.take_along_axis(cgap, end, axis=1) - cgap[:, :T])
+    need = xp.maximum(xp.ceil(min_coverage * xp.astype(period, xp.float64) - 1e-9), 1.0)[:, None]
+    usable = inside & (seen >= need)
+    sums = xp.where(usable, sums * xp.astype(period, xp.float64)[:, None] / xp.maximum(seen, 1.0), 0.0)
+    return sums, usable
 
 
 def _row_quantile(xp: Any, values: Any, valid: Any, level: Any) -> Any:
@@ -406,7 +416,8 @@ def _row_quantile(xp: Any, values: Any, valid: Any, level: Any) -> Any:
     return v_lo + (pos - xp.astype(lo, xp.float64)) * (v_hi - v_lo)
 
 
-def _ltd_arrays(xp, forecast, errors, lead_time, review_period, service_level, method, keys=None, labels=None):
+def _ltd_arrays(xp, forecast, errors, lead_time, review_period, service_level, method, keys=None, labels=None,
+                min_coverage=0.5):
     labels = labels or {}
     if errors.ndim != 2:
         raise DataValidationError(f"column {labels.get('errors', 'errors')!r}: expected a 2-D (series, days) array, got {errors.ndim}-D", column="errors")
@@ -430,9 +441,11 @@ def _ltd_arrays(xp, forecast, errors, lead_time, review_period, service_level, m
         head = xp.arange(H, dtype=xp.int64)[None, :] < P[:, None]
         _check(xp, f_label, head & ~xp.isfinite(forecast), "are NaN or infinite within the protection period", keys)
         fsum = xp.sum(xp.where(head, forecast, 0.0), axis=1)
-    sums, valid = _window_sums(xp, errors, P)
+    if not 0.0 < float(min_coverage) <= 1.0:
+        raise ValueError(f"min_coverage must lie in (0, 1], got {min_coverage}")
+    sums, valid = _window_sums(xp, errors, P, float(min_coverage))
     count = xp.sum(xp.astype(valid, xp.int64), axis=1)
-    _check(xp, labels.get("errors", "errors"), count < 2, "(series) with fewer than 2 complete windows of lead time + review period days", keys)
+    _check(xp, labels.get("errors", "errors"), count < 2, "(series) with fewer than 2 usable windows of lead time + review period days (see min_coverage)", keys)
     bias = xp.sum(xp.where(valid, sums, 0.0), axis=1) / xp.astype(count, xp.float64)
     mean = fsum + bias
     if method == "empirical":
@@ -480,6 +493,7 @@ def lead_time_demand(
     *,
     service_level: Any = None,
     method: str = "empirical",
+    min_coverage: float = 0.5,
     id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
     time_col: str = "date",
     forecast_col: str = "forecast",
@@ -507,6 +521,10 @@ def lead_time_demand(
     method : {"empirical", "normal"}
         Empirical quantile of the summed errors, or a normal with variance from their
         autocovariances.
+    min_coverage : float in (0, 1]
+        Share of a window's days that must have an error (stock-out days have none) for the
+        window to count; its sum is scaled up from the observed days. 1 keeps complete windows
+        only.
     id_cols, time_col, forecast_col, error_col : str
         Frame column names (``id_cols`` defaults to ``("sku", "warehouse")``).
 
@@ -529,14 +547,18 @@ def lead_time_demand(
         raise ValueError(f"method must be 'empirical' or 'normal', got {method!r}")
     if not _is_frame(forecast):
         xp = _namespace(forecast, errors, lead_time, review_period, service_level)
-        return _ltd_arrays(xp, _floats(xp, forecast), _floats(xp, errors), lead_time, review_period, service_level, method)
+        return _ltd_arrays(xp, _floats(xp, forecast), _floats(xp, errors), lead_time, review_period, service_level,
+                           method, min_coverage=min_coverage)
     ids = as_list(id_cols)
     if backend.is_dask(forecast) or backend.is_dask(errors):
-        return _ltd_dask(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col)
-    return _ltd_frame(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col)
+        return _ltd_dask(forecast, errors, lead_time, review_period, service_level, method, ids, time_col,
+                         forecast_col, error_col, min_coverage)
+    return _ltd_frame(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col,
+                      error_col, min_coverage)
 
 
-def _ltd_frame(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col):
+def _ltd_frame(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col,
+               min_coverage):
     keys, fc, f_sorted = _panel(forecast, ids, time_col, forecast_col, "forecast", complete=False)
     _, err, _ = _panel(errors, ids, time_col, error_col, "errors", keys=keys, complete=False)
     n, width = fc.shape
@@ -549,7 +571,8 @@ def _ltd_frame(forecast, errors, lead_time, review_period, service_level, method
         else:
             args[name] = value
     xp = _namespace(fc)
-    ltd = _ltd_arrays(xp, fc, err, args["lead_time"], args["review_period"], args["service_level"], method, _key_list(keys, ids), labels)
+    ltd = _ltd_arrays(xp, fc, err, args["lead_time"], args["review_period"], args["service_level"], method,
+                      _key_list(keys, ids), labels, min_coverage)
     out = keys.assign(
         lead_time=xp.broadcast_to(_floats(xp, args["lead_time"]), (n,)),
         review_period=xp.broadcast_to(_floats(xp, args["review_period"]), (n,)),
@@ -561,7 +584,8 @@ def _ltd_frame(forecast, errors, lead_time, review_period, service_level, method
     return out
 
 
-def _ltd_dask(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col):
+def _ltd_dask(forecast, errors, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col,
+              min_coverage):
     import dask.dataframe as dd
 
     if not (backend.is_dask(forecast) and backend.is_dask(errors)):
@@ -583,7 +607,8 @@ def _ltd_dask(forecast, errors, lead_time, review_period, service_level, method,
             return meta
         f = part[part["_part"] == 0].drop(columns=["_part", error_col])
         e = part[part["_part"] == 1].drop(columns=["_part", forecast_col, *extra])
-        return _ltd_frame(f, e, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col)
+        return _ltd_frame(f, e, lead_time, review_period, service_level, method, ids, time_col, forecast_col, error_col,
+                          min_coverage)
 
     return map_series(both, one, ids, time_col, meta=meta)
 
@@ -842,7 +867,8 @@ def newsvendor_quantity(
     xp = _namespace(quantiles, underage_cost, overage_cost)
     q = _floats(xp, quantiles)
     result = _newsvendor(xp, q, lv, underage_cost, overage_cost, "quantiles", {})
-    return _scalar_out(result, [quantiles, underage_cost, overage_cost]) if q.ndim == 1 else result
+    one_series = q.ndim == 1 and not any(_is_array(c) and c.ndim > 0 for c in (underage_cost, overage_cost))
+    return float(result) if one_series and not _is_cupy(xp) else result
 
 
 def _newsvendor_frame(data, names, lv, underage_cost, overage_cost, out_col):
@@ -1211,6 +1237,8 @@ class QLearningReplenisher(BaseEstimator):
         As in :func:`simulate_policy`.
     random_state : int
         Seed of the host random generator.
+    progress : bool
+        Show a progress bar over training episodes.
 
     Attributes
     ----------
@@ -1244,6 +1272,7 @@ class QLearningReplenisher(BaseEstimator):
         ordering_cost: float = 0.0,
         backorders: bool = False,
         random_state: int = 0,
+        progress: bool = True,
     ):
         self.n_states = n_states
         self.n_actions = n_actions
@@ -1260,6 +1289,7 @@ class QLearningReplenisher(BaseEstimator):
         self.ordering_cost = ordering_cost
         self.backorders = backorders
         self.random_state = random_state
+        self.progress = progress
 
     def _state(self, xp, position):
         return xp.astype(xp.clip(xp.floor(position / self.bin_width_), 0, self.n_states - 1), xp.int64)
@@ -1293,7 +1323,12 @@ class QLearningReplenisher(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         rows = xp.arange(n, dtype=xp.int64)
         days = self.episode_days
-        for episode in range(self.episodes):
+        episodes = range(self.episodes)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            episodes = tqdm(episodes, desc="Q-learning", leave=False)
+        for episode in episodes:
             frac = episode / max(self.episodes - 1, 1)
             epsilon = self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
             start = xp.asarray(rng.integers(0, T, size=n))
@@ -1368,6 +1403,7 @@ def compare_policies(
     q_learning: dict[str, Any] | None = None,
     random_state: int = 0,
     return_details: bool = False,
+    progress: bool = True,
     id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
     time_col: str = "date",
     target_col: str = "units",
@@ -1398,6 +1434,8 @@ def compare_policies(
         Extra :class:`QLearningReplenisher` parameters (e.g. ``episodes``).
     random_state : int
         Seed of the agent.
+    progress : bool
+        Show a progress bar while the agent trains.
     return_details : bool
         Also return ``{policy: per-series KPI dict}``, each with the series' ``order_up_to``
         level (NaN for the agent, which has none).
@@ -1423,6 +1461,9 @@ def compare_policies(
     ['RS_csl', 'base_stock_csl', 'base_stock_tuned', 'q_learning', 'sS_csl']
     """
     ids = as_list(id_cols)
+    if backend.is_dask(train) or backend.is_dask(test):
+        raise TypeError("compare_policies needs every series in memory: compute the Dask frames first "
+                        "(the policy table is small; simulate_policy itself accepts Dask frames)")
     if _is_frame(train):
         keys, tr, tr_sorted = _panel(train, ids, time_col, target_col, "train")
         _, te, _ = _panel(test, ids, time_col, target_col, "test", keys=keys)
@@ -1463,9 +1504,10 @@ def compare_policies(
         "sS_csl": simulate_policy(te, "sS", {"s": s_daily, "S": s_daily + lot}, lead, **common),
         "RS_csl": simulate_policy(te, "RS", {"S": s_periodic}, lead, review_period=review_period, **common),
     }
+    agent_params = {"progress": progress, **(q_learning or {})}
     agent = QLearningReplenisher(holding_cost=float(holding_cost), shortage_cost=float(shortage_cost),
                                  ordering_cost=float(ordering_cost), backorders=bool(backorders),
-                                 random_state=random_state, **(q_learning or {}))
+                                 random_state=random_state, **agent_params)
     details["q_learning"] = agent.fit(tr, lead).simulate(te, initial_on_hand=tuned)
     levels = {"base_stock_tuned": tuned, "base_stock_csl": s_daily, "sS_csl": s_daily + lot, "RS_csl": s_periodic,
               "q_learning": xp.full(n, xp.nan, dtype=xp.float64)}
