@@ -270,18 +270,27 @@ def channel_panel(
 # --------------------------------------------------------------------------- marketing-mix model
 
 
-def _nonneg_media_fit(C: np.ndarray, H: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _baseline_basis(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal basis of the baseline columns and their pseudo-inverse (one SVD)."""
+    U, s, Vt = np.linalg.svd(C, full_matrices=False)
+    keep = s > s[0] * max(C.shape) * np.finfo(float).eps
+    U, s, Vt = U[:, keep], s[keep], Vt[keep]
+    return U, (Vt.T / s) @ U.T
+
+
+def _nonneg_media_fit(C: np.ndarray, H: np.ndarray, y: np.ndarray,
+                      basis: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Least squares of ``y`` on ``[C, h_j]`` with ``beta_j >= 0``, for every column ``h_j`` of ``H``.
 
-    Returns the baseline coefficients ``G`` (one column per candidate) and ``beta``.
+    ``basis`` is :func:`_baseline_basis` of ``C`` when already computed. Returns the baseline
+    coefficients ``G`` (one column per candidate) and ``beta``.
     """
-    U, s, _ = np.linalg.svd(C, full_matrices=False)
-    U = U[:, s > s[0] * max(C.shape) * np.finfo(float).eps]
+    U, pinv = _baseline_basis(C) if basis is None else basis
     H_r = H - U @ (U.T @ H)
     y_r = y - U @ (U.T @ y)
     hh = np.einsum("ij,ij->j", H_r, H_r)
     beta = np.maximum(np.divide(H_r.T @ y_r, hh, out=np.zeros_like(hh), where=hh > 0), 0.0)
-    G = np.linalg.lstsq(C, y[:, None] - H * beta, rcond=None)[0]
+    G = pinv @ (y[:, None] - H * beta)
     return G, beta
 
 
@@ -464,23 +473,25 @@ class MarketingMixModel:
         folds = time_series_splits(np.asarray(days), None, n_windows=self.n_windows, horizon=self.horizon)
         adstocks = self._adstocks(spend)
         grid = [(d, k, s) for d in sorted(adstocks) for k in self.half_sats for s in self.shapes]
+        bases = [_baseline_basis(C[train]) for train, _ in folds]
+        full = _baseline_basis(C)
         rows, self.cv_scores_, self.curves_ = [], {}, {}
         for channel in spend.columns:
             y = target[channel].to_numpy(dtype=float)
             x = spend[channel].to_numpy(dtype=float)
             H = np.column_stack([self._curve(adstocks[d][channel].to_numpy(), k, s) for d, k, s in grid])
             err = np.zeros(len(grid))
-            for train, valid in folds:
-                G, beta = _nonneg_media_fit(C[train], H[train], y[train])
+            for (train, valid), basis in zip(folds, bases):
+                G, beta = _nonneg_media_fit(C[train], H[train], y[train], basis)
                 err += ((y[valid, None] - (C[valid] @ G + H[valid] * beta)) ** 2).sum(axis=0)
             best = int(np.argmin(err))
             d, k_rel, s = grid[best]
             ad = adstocks[d][channel].to_numpy()
             h = H[:, best]
-            G, beta = _nonneg_media_fit(C, h[:, None], y)
+            G, beta = _nonneg_media_fit(C, h[:, None], y, full)
             fold_roi = []
-            for train, _ in folds:
-                _, b = _nonneg_media_fit(C[train], h[train, None], y[train])
+            for (train, _), basis in zip(folds, bases):
+                _, b = _nonneg_media_fit(C[train], h[train, None], y[train], basis)
                 fold_roi.append(float(b[0] * h[train].sum() / max(x[train].sum(), 1e-12)))
             contribution = float(beta[0] * h.sum())
             roi = contribution / x.sum() if x.sum() > 0 else float("nan")
