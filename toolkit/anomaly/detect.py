@@ -51,7 +51,6 @@ from toolkit.anomaly.rules import (
     MAD_SCALE,
     hampel,
     iqr_score,
-    robust_scale,
     robust_z,
     seasonal_esd,
     segment_ids,
@@ -180,11 +179,10 @@ def _column(df: Any, col: str) -> Any:
     return s.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _validate(df: Any, cols: list[str], keys: list[str], time_col: str | None, needs_time: bool) -> None:
+def _validate_schema(df: Any, cols: list[str], keys: list[str], time_col: str | None, needs_time: bool) -> None:
+    """Columns present and numeric: checkable on a Dask frame's meta without computing."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    if len(df) == 0:
-        raise DataValidationError("detect: the frame is empty")
     missing = [c for c in [*cols, *keys] if c not in df.columns]
     if needs_time and time_col not in df.columns:
         missing.append(time_col)
@@ -194,10 +192,19 @@ def _validate(df: Any, cols: list[str], keys: list[str], time_col: str | None, n
     for c in cols:
         dtype = df[c].dtype
         if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype)):
+            head = df[c].head(3)
+            head = (head.to_pandas() if is_gpu(df) else head).tolist()
+            rows = f"all {len(df)} rows affected, e.g. {head}" if head else "every row is affected"
             raise DataValidationError(
-                f"column {c!r}: not numeric (dtype {dtype}); {len(df)} rows affected, e.g. "
-                f"{df[c].head(3).tolist() if not is_gpu(df) else df[c].head(3).to_pandas().tolist()}; "
-                "encode it or leave it out of cols", column=c)
+                f"column {c!r}: not numeric (dtype {dtype}); {rows}; encode it or leave it out of cols", column=c)
+
+
+def _validate(df: Any, cols: list[str], keys: list[str], time_col: str | None, needs_time: bool) -> None:
+    """Everything :func:`_validate_schema` checks, plus empty, all-NaN and constant columns."""
+    if len(df) == 0:
+        raise DataValidationError("detect: the frame is empty")
+    _validate_schema(df, cols, keys, time_col, needs_time)
+    for c in cols:
         n_valid = int(df[c].count())
         if n_valid == 0:
             raise DataValidationError(f"column {c!r}: all {len(df)} values are NaN", column=c)
@@ -491,14 +498,13 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
         bby = as_list(budget_by)
     params = {**params, "random_state": random_state}
     needs_time = any(m in _SERIES for m in methods)
-    meta_df = df._meta if is_dask(df) else df
     if is_dask(df):
-        missing = [c for c in [*cols, *keys] if c not in df.columns]
-        if missing:
-            raise DataValidationError(f"column {missing[0]!r}: missing", column=missing[0])
+        # values (all-NaN, constant, group sizes) are checked where the data is: on the fitting
+        # sample, or inside each partition's groups when the graph runs
+        _validate_schema(df._meta, cols, keys, time_col, needs_time)
         return _detect_dask(df, cols, methods, keys, time_col, how, contamination, k, budget, bby, combine,
                             sample, random_state, params)
-    _validate(meta_df, cols, keys, time_col, needs_time)
+    _validate(df, cols, keys, time_col, needs_time)
     return _detect_frame(df, cols, methods, keys, time_col if time_col in df.columns else None, how,
                          contamination, k, budget, bby, combine, params)
 

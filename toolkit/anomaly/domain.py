@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Sequence
 
 import numpy as np
@@ -159,8 +160,8 @@ def inventory_shrink(inventory: Any, id_cols: str | Sequence[str] = ("sku", "war
     _require(inventory, [*keys, time_col, "on_hand", "receipts", "units_sold"], "inventory_shrink")
     if is_dask(inventory):
         meta = _shrink_part(inventory._meta, keys, time_col, tolerance)
-        return map_series(inventory, _shrink_part, keys, time_col, meta=meta, keys=keys, time_col=time_col,
-                          tolerance=tolerance)
+        return map_series(inventory, partial(_shrink_part, keys=keys, time_col=time_col, tolerance=tolerance),
+                          keys, time_col, meta=meta)
     return _shrink_part(inventory, keys, time_col, tolerance)
 
 

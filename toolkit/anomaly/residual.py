@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 
 from toolkit.backend import is_dask, is_gpu
 from toolkit.errors import DataValidationError
