@@ -394,3 +394,12 @@ def test_marketing_plots(simulated):
     ax = plots.contributions(model.contributions())
     assert len(ax.collections) == 1 + len(model.channels_)  # baseline + one band per channel
     plt.close("all")
+
+
+def test_marginal_roi_at_zero_spend_closed_form():
+    model = MarketingMixModel.from_params(pd.DataFrame(
+        {"decay": [0.0, 0.0], "half_sat": [50.0, 50.0], "shape": [1.0, 2.0], "beta": [400.0, 400.0]},
+        index=["a", "b"]))
+    # d/dx beta x^s / (x^s + k^s) at 0: beta / k for s = 1, 0 for s > 1
+    np.testing.assert_allclose(model.marginal_roi([0.0, 0.0]).to_numpy(), [400.0 / 50.0, 0.0])
+    np.testing.assert_allclose(model.response([0.0, 0.0]).to_numpy(), [0.0, 0.0])

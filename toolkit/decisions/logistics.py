@@ -48,8 +48,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
+from importlib.util import find_spec
 from typing import Any, Sequence
 
 import numpy as np
@@ -535,7 +535,7 @@ def _solve_cuopt(dist: np.ndarray, loads: np.ndarray, cap: int, n_vehicles: int,
 
 
 def _cuopt_usable() -> bool:
-    return backend.gpu_available() and importlib.util.find_spec("cuopt") is not None
+    return backend.gpu_available() and find_spec("cuopt") is not None
 
 
 def plan_routes(

@@ -94,7 +94,8 @@ def _hill_slope(x: Any, half_sat: float, shape: float) -> Any:
     xs = x**shape
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = shape * x ** (shape - 1) * ks / (xs + ks) ** 2
-    return np.where(np.asarray(x) > 0, slope, shape * ks / ks**2 if shape == 1 else 0.0)
+    at_zero = 1.0 / half_sat if shape == 1 else (np.inf if shape < 1 else 0.0)
+    return np.where(np.asarray(x) > 0, slope, at_zero)
 
 
 def _fail(column: str, problem: str, count: int | None = None, keys: Sequence[Any] | None = None) -> None:
