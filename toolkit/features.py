@@ -11,8 +11,7 @@ Design choices
 --------------
 * **Sorted arrays with segment boundaries.** A frame function validates its input, finds the
   order that sorts it by ``id_cols + [time_col]`` (no sort at all when it is already sorted),
-  and hands the kernels 1-D arrays in that order plus, for every row, the position of its
-  series' first row. Kernels return arrays; the frame function scatters them back so output
+  and hands the kernels 1-D arrays in that order plus the first row of every series. Kernels return arrays; the frame function scatters them back so output
   rows come in the input order (and keep the input index). There is no loop over series and
   no ``groupby.apply``.
 * **Two kernel engines.** The ``"array"`` engine is written against the array API
@@ -20,10 +19,16 @@ Design choices
   standard deviations and counts come from prefix sums taken between window bounds, minima
   and maxima from a sparse table (``log2(window)`` levels), quantiles from a sorted strided
   view of each window, the EWM from a log-depth scan of its affine recurrence. On the CPU the
-  ``"numba"`` engine (compiled loops over the sorted rows) computes windows, expanding
-  statistics and the EWM faster and with exact two-pass variances; ``engine="auto"`` picks it
-  for NumPy input. cuDF's grouped rolling is not used: the array engine on CuPy needs no
-  groupby at all.
+  ``"numba"`` engine (numba is a dependency) loops over series boundaries once per window:
+  sliding sums with values centred on the series' first value (exact for integer-valued
+  targets, so a constant window has a standard deviation of exactly 0), Welford updates for
+  expanding statistics, the pandas recursion for the EWM. It is what makes the CPU path
+  faster than mlforecast (``benchmarks/bench_features.py``); ``engine="auto"`` picks it for
+  NumPy input. Lags are shifted copies with NaN written on the first rows of each series.
+  cuDF's grouped rolling is not used: the array engine on CuPy needs no groupby at all.
+* **Output.** Features are float64 columns (calendar ones int8/int16/bool, the holiday name
+  categorical) appended to the input columns without copying them; a column that already
+  has a feature's name is replaced (and moves to the end).
 * **Leakage.** Lags, window, expanding and EWM statistics, differences and percentage changes
   of the target use values shifted by ``shift >= 1`` rows (default 1): the feature of row
   ``t`` never sees the value at ``t``. Rows before a window fills (fewer than ``min_periods``
@@ -201,7 +206,9 @@ def _values(df: Any, col: str, dtype: str = "float64") -> Any:
 
 
 def _key_codes(df: Any, id_cols: Sequence[str], xp: Any) -> Any:
-    """One int64 code per row identifying its series (codes need not follow the key order)."""
+    """One non-negative integer code per row identifying its series (codes need not follow the
+    key order). A single key keeps its codes' dtype (category codes are often int8/int16);
+    several keys are combined in int64."""
     lib = backend.frame_lib(df)
     combined = None
     for col in id_cols:
@@ -213,11 +220,13 @@ def _key_codes(df: Any, id_cols: Sequence[str], xp: Any) -> Any:
             codes, uniques = lib.factorize(series)
             size = len(uniques)
         codes = codes.to_cupy() if hasattr(codes, "to_cupy") and backend.is_gpu(df) else codes
-        codes = xp.astype(xp.asarray(codes if backend.is_gpu(df) else np.asarray(codes)), xp.int64)
+        codes = xp.asarray(codes if backend.is_gpu(df) else np.asarray(codes))
         if bool(xp.any(codes < 0)):
             bad = xp.nonzero(codes < 0)[0]
             _fail(col, "has missing keys, so rows cannot be assigned to a series", int(bad.shape[0]),
                   _offending_keys(df, _to_host_ints(bad), id_cols))
+        if len(id_cols) > 1:
+            codes = xp.astype(codes, xp.int64)
         combined = codes if combined is None else combined * max(size, 1) + codes
     return combined
 
@@ -226,9 +235,9 @@ def _to_host_ints(a: Any) -> list[int]:
     return [int(v) for v in backend.to_host(a)[:_KEYS_SHOWN]]
 
 
-def _time_ints(df: Any, time_col: str, xp: Any) -> Any:
+def _time_ints(df: Any, time_col: str, xp: Any, check: bool = True) -> Any:
     series = df[time_col]
-    if bool(series.isna().any()):
+    if check and bool(series.isna().any()):
         bad = xp.nonzero(xp.asarray(series.isna().to_cupy() if backend.is_gpu(df) else series.isna().to_numpy()))[0]
         _fail(time_col, "has missing timestamps (NaT), so the panel cannot be sorted in time",
               int(bad.shape[0]), _offending_keys(df, _to_host_ints(bad), [time_col]))
@@ -1280,12 +1289,12 @@ def add_pct_change(
 # ---------------------------------------------------------------------------------------
 
 
-def _day_index(df: Any, time_col: str, xp: Any) -> tuple[Any, int, int]:
+def _day_index(df: Any, time_col: str, xp: Any, check: bool = True) -> tuple[Any, int, int]:
     """Days since the epoch per row (int64), and the first and last day."""
     series = df[time_col]
     unit, _ = np.datetime_data(np.dtype(str(series.dtype)))
     per_day = {"ns": _NS_PER_DAY, "us": _NS_PER_DAY // 1000, "ms": _NS_PER_DAY // 10**6, "s": 86_400}[unit]
-    t = _time_ints(df, time_col, xp)
+    t = _time_ints(df, time_col, xp, check)
     days = t // per_day
     if days.shape[0] == 0:
         return days, 0, 0
@@ -1362,9 +1371,9 @@ def _calendar_table(first: int, last: int, features: Sequence[str], country: str
 
 
 def _calendar_columns(df: Any, time_col: str, features: Sequence[str], country: str | None,
-                      subdivisions: tuple, xp: Any) -> dict[str, Any]:
+                      subdivisions: tuple, xp: Any, check: bool = True) -> dict[str, Any]:
     """Calendar feature arrays in input order (gathered from a per-day table)."""
-    days, first, last = _day_index(df, time_col, xp)
+    days, first, last = _day_index(df, time_col, xp, check)
     table = _calendar_table(first, last, features, country, subdivisions)
     offset = days - first
     cols = {}
@@ -1452,8 +1461,9 @@ def _fourier_names(period: float, order: int) -> list[str]:
     return [f"fourier_{kind}_{period:g}_{k}" for k in range(1, order + 1) for kind in ("sin", "cos")]
 
 
-def _fourier_columns(df: Any, time_col: str, terms: Sequence[tuple[float, int]], xp: Any) -> dict[str, Any]:
-    days, _, _ = _day_index(df, time_col, xp)
+def _fourier_columns(df: Any, time_col: str, terms: Sequence[tuple[float, int]], xp: Any,
+                     check: bool = True) -> dict[str, Any]:
+    days, _, _ = _day_index(df, time_col, xp, check)
     t = xp.astype(days, xp.float64)
     cols = {}
     for period, order in terms:
@@ -2044,9 +2054,10 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str = "auto"
         cols = {name: xp.take(xp.take(values, tail), back) for name, values in cols.items()}
         out = df.iloc[backend.to_host(rows) if not backend.is_gpu(df) else rows]
     if spec.calendar:
-        cols.update(_calendar_columns(out, time_col, spec.calendar, spec.country, spec.subdivisions, xp))
+        cols.update(_calendar_columns(out, time_col, spec.calendar, spec.country, spec.subdivisions, xp,
+                                      check=False))  # the layout has checked the timestamps
     if spec.fourier:
-        cols.update(_fourier_columns(out, time_col, spec.fourier, xp))
+        cols.update(_fourier_columns(out, time_col, spec.fourier, xp, check=False))
     return _assign(out, {name: cols[name] for name in names})
 
 

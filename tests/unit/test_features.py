@@ -563,3 +563,11 @@ def test_dask_per_series_functions_parity(panel):
         expected = case(df).sort_index()
         got = case(ddf).compute().sort_index()
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+
+
+def test_calendar_and_fourier_reject_missing_timestamps():
+    df = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", None, "2024-01-03"])})
+    with pytest.raises(DataValidationError, match=r"'date'.*NaT.*1 offending rows"):
+        F.add_calendar(df)
+    with pytest.raises(DataValidationError, match=r"'date'.*NaT"):
+        F.add_fourier(df, period=7, order=1)
