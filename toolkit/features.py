@@ -955,6 +955,11 @@ def _lags_frame(df, lags, target_col, id_cols, time_col, strict=True):
     return _assign(df, {name: layout.scatter(_lag(x, layout.seg_starts, k, xp)) for name, k in zip(names, lags)})
 
 
+def _check_min_periods(min_periods: int | None, window: int) -> None:
+    if min_periods is not None and (int(min_periods) != min_periods or not 0 <= min_periods <= window):
+        raise ValueError(f"min_periods must be an integer between 0 and the window ({window}), got {min_periods}")
+
+
 def _positive_ints(values: Any, name: str) -> tuple[int, ...]:
     values = (values,) if isinstance(values, (int, np.integer)) else tuple(values)
     if not values or any(int(v) != v or v < 1 for v in values):
@@ -1064,8 +1069,10 @@ def add_rolling(
     _check_shift(shift)
     for stat in stats:
         _parse_stat(stat)
+    windows = _positive_ints(windows, "windows")
+    _check_min_periods(min_periods, min(windows))
     ids = as_list(id_cols)
-    return _per_series(df, _rolling_frame, ids, time_col, windows=_positive_ints(windows, "windows"),
+    return _per_series(df, _rolling_frame, ids, time_col, windows=windows,
                        stats=tuple(stats), shift=int(shift), min_periods=min_periods,
                        target_col=target_col, id_cols=ids, time_col=time_col)
 
@@ -1289,11 +1296,16 @@ def add_pct_change(
 # ---------------------------------------------------------------------------------------
 
 
+def _ticks_per_day(dtype: Any) -> int:
+    """Integer ticks per day of a datetime64 dtype (s, ms, us or ns resolution)."""
+    unit, _ = np.datetime_data(np.dtype(str(dtype)))
+    return {"ns": _NS_PER_DAY, "us": _NS_PER_DAY // 1000, "ms": _NS_PER_DAY // 10**6, "s": 86_400}[unit]
+
+
 def _day_index(df: Any, time_col: str, xp: Any, check: bool = True) -> tuple[Any, int, int]:
     """Days since the epoch per row (int64), and the first and last day."""
     series = df[time_col]
-    unit, _ = np.datetime_data(np.dtype(str(series.dtype)))
-    per_day = {"ns": _NS_PER_DAY, "us": _NS_PER_DAY // 1000, "ms": _NS_PER_DAY // 10**6, "s": 86_400}[unit]
+    per_day = _ticks_per_day(series.dtype)
     t = _time_ints(df, time_col, xp, check)
     days = t // per_day
     if days.shape[0] == 0:
@@ -1550,9 +1562,7 @@ def _price_frame(df, price_col, promo_col, window, category_col, id_cols, time_c
         promo_pos = xp.nonzero(promo)[0]
         last = xp.take(promo_pos, xp.maximum(xp.take(count, idx + 1) - 1, xp.zeros_like(idx))) if promo_pos.shape[0] else idx
         day = layout.time - xp.take(layout.time, last) if promo_pos.shape[0] else xp.zeros(layout.n, dtype=xp.int64)
-        unit = np.datetime_data(np.dtype(str(df[time_col].dtype)))[0]
-        per_day = {"ns": _NS_PER_DAY, "us": _NS_PER_DAY // 1000, "ms": _NS_PER_DAY // 10**6, "s": 86_400}[unit]
-        since = xp.astype(day, xp.float64) / per_day
+        since = xp.astype(day, xp.float64) / _ticks_per_day(df[time_col].dtype)
         cols["days_since_promo"] = layout.scatter(xp.where(seen > 0, since, xp.asarray(xp.nan, dtype=xp.float64)))
     return _assign(df, cols)
 
@@ -1967,6 +1977,8 @@ class FeatureSpec:
                 _parse_stat(stat)
             rolling[window] = stats
         set_(self, "rolling", rolling)
+        if rolling:
+            _check_min_periods(self.min_periods, min(rolling))
         _check_shift(self.rolling_shift, "rolling_shift")
         for stat in self.expanding:
             if stat not in EXPANDING_STATS:

@@ -352,6 +352,14 @@ def test_bad_parameters():
         F.add_rolling(df, 3, shift=0)
     with pytest.raises(ValueError, match="lags"):
         F.add_lags(df, [0])
+    with pytest.raises(ValueError, match="min_periods"):
+        F.add_rolling(df, [3, 7], min_periods=5)
+    with pytest.raises(ValueError, match="min_periods"):
+        FeatureSpec(rolling={7: ("mean",)}, min_periods=8)
+    with pytest.raises(ValueError, match="alpha"):
+        F.add_ewm(df, alphas=[1.5])
+    with pytest.raises(TypeError, match="FeatureSpec"):
+        build_features(df, {"lags": (1,)})
 
 
 # ---------------------------------------------------------------------------------------------
