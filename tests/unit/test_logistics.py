@@ -294,7 +294,7 @@ def test_empirical_late_risk_on_continuous_delays():
     risk = late_risk(model, test)
     assert np.abs(risk.to_numpy() - truth.to_numpy()).mean() < 0.02
     with pytest.raises(ValueError, match="distribution"):
-        DeliveryTimeModel(distribution="gamma")
+        DeliveryTimeModel(distribution="gamma").fit(train)
 
 
 # --------------------------------------------------------------------------- lanes and zones

@@ -53,6 +53,7 @@ from importlib.util import find_spec
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
@@ -217,7 +218,7 @@ def _series_array(series: Any, xp: Any) -> Any:
     return xp.asarray(arr, dtype=xp.float64)
 
 
-class DeliveryTimeModel:
+class DeliveryTimeModel(BaseEstimator):
     """Predict delivery days from carrier, zone, distance, weight, weekday and daily volume.
 
     Parameters
@@ -260,19 +261,12 @@ class DeliveryTimeModel:
     def __init__(self, estimator: Any = None, target_col: str = "actual_days", promised_col: str = "promised_days",
                  time_col: str = "ship_date", volume_keys: str | Sequence[str] | None = None,
                  distribution: str = "normal"):
-        if distribution not in ("normal", "empirical"):
-            raise ValueError(f"distribution must be 'normal' or 'empirical', got {distribution!r}")
         self.estimator = estimator
         self.target_col = target_col
         self.promised_col = promised_col
         self.time_col = time_col
         self.volume_keys = volume_keys
         self.distribution = distribution
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor parameters (scikit-learn convention)."""
-        return {"estimator": self.estimator, "target_col": self.target_col, "promised_col": self.promised_col,
-                "time_col": self.time_col, "volume_keys": self.volume_keys, "distribution": self.distribution}
 
     def _features(self, shipments: Any) -> Any:
         if "volume_ratio" in shipments.columns and "weekday" in shipments.columns:
@@ -302,6 +296,8 @@ class DeliveryTimeModel:
 
         from toolkit.regress import LinearRegression
 
+        if self.distribution not in ("normal", "empirical"):
+            raise ValueError(f"distribution must be 'normal' or 'empirical', got {self.distribution!r}")
         _require(shipments, [self.target_col], "to fit the delivery-time model")
         _check_finite(shipments, [self.target_col], "shipment_id", non_negative=[self.target_col])
         feats = self._features(shipments)

@@ -56,6 +56,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
@@ -295,7 +296,7 @@ def _nonneg_media_fit(C: np.ndarray, H: np.ndarray, y: np.ndarray,
     return G, beta
 
 
-class MarketingMixModel:
+class MarketingMixModel(BaseEstimator):
     """Marketing-mix model: baseline + Hill-saturated geometric adstock per channel.
 
     ``revenue[t, c] = baseline_c(t) + beta_c * hill(adstock_c(spend)[t], k_c, s_c)`` with
@@ -375,12 +376,6 @@ class MarketingMixModel:
         self.target_col = target_col
         self.channel_col = channel_col
         self.time_col = time_col
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor parameters (scikit-learn convention)."""
-        names = ("decays", "half_sats", "shapes", "max_lag", "fourier_order", "country", "n_windows", "horizon",
-                 "spend_col", "target_col", "channel_col", "time_col")
-        return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ data
     def _check_args(self) -> None:
