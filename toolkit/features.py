@@ -219,7 +219,8 @@ def _key_codes(df: Any, id_cols: Sequence[str], xp: Any) -> Any:
         else:
             codes, uniques = lib.factorize(series)
             size = len(uniques)
-        codes = codes.to_cupy() if hasattr(codes, "to_cupy") and backend.is_gpu(df) else codes
+        if hasattr(codes, "to_cupy") and backend.is_gpu(df):  # cudf codes of missing keys are null
+            codes = codes.astype("int64").fillna(-1).to_cupy()
         codes = xp.asarray(codes if backend.is_gpu(df) else np.asarray(codes))
         if bool(xp.any(codes < 0)):
             bad = xp.nonzero(codes < 0)[0]
