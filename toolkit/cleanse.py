@@ -1703,8 +1703,7 @@ class Scaler:
             import dask
 
             if ids:
-                frame = df[[*ids, *cols]]
-                frame = frame if is_partitioned_by_series(frame, ids, "") else frame.shuffle(on=ids)
+                frame = df[[*ids, *cols]].shuffle(on=ids)  # each series whole in one partition
                 pieces = dask.compute(*[dask.delayed(self._stats)(p) for p in frame.to_delayed()])
                 stats = backend.frame_lib(df).concat(list(pieces), ignore_index=True)
             else:

@@ -651,3 +651,40 @@ def test_clean_finds_injected_anomalies(retail):
     want = truth.loc[(truth["table"] == "sales") & (truth["type"] == "missing_value"), ["sku", "location", "date"]]
     keys = [tuple(r) for r in want.astype({"sku": str, "location": str}).to_numpy().tolist()]
     assert len(keys) > 5 and np.mean([k in found for k in keys]) >= 0.95
+
+
+# --------------------------------------------------------------------------- more input errors
+
+
+def test_outlier_scale_and_calendar_errors_name_column():
+    df = panel()
+    with pytest.raises(DataValidationError, match="column 'qty': missing"):
+        cl.flag_outliers(df, "qty")
+    with pytest.raises(DataValidationError, match="column 'date': missing"):
+        cl.clip_outliers(df.drop(columns="date"), "units", "hampel", id_cols=IDS)
+    with pytest.raises(DataValidationError, match="column 'location': missing"):
+        cl.Scaler("units", id_cols=IDS).fit(df.drop(columns="location"))
+    with pytest.raises(DataValidationError, match="column 'sku'.*not numeric"):
+        cl.scale(df, "sku")
+    with pytest.raises(DataValidationError, match="column 'price'.*not datetime"):
+        cl.complete_calendar(df, time_col="price")
+    with pytest.raises(DataValidationError, match="column 'units': already present"):
+        cl.complete_calendar(df, flag_col="units")
+    with pytest.raises(DataValidationError, match="column 'units': missing"):
+        cl.clean(df.drop(columns="units"), [("fill_missing", {})])
+    with pytest.raises(DataValidationError, match="column 'units': missing"):
+        cl.clean(to_dask(df.drop(columns="units")), [("fill_missing", {})])  # raised when building, on meta
+
+
+def test_bad_parameters_raise_value_errors():
+    df = panel()
+    with pytest.raises(ValueError, match="method must be one of"):
+        cl.fill_missing(df, method="mean")
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        cl.fill_missing(df, limit=0)
+    with pytest.raises(ValueError, match="window must be an odd integer"):
+        cl.flag_outliers(df, method="hampel", window=4)
+    with pytest.raises(ValueError, match="freq must be a fixed duration"):
+        cl.complete_calendar(df, freq="MS")
+    with pytest.raises(ValueError, match="keep must be"):
+        cl.drop_duplicates(df, keep="middle")
