@@ -146,6 +146,9 @@ def test_validate_dask_counts_all_partitions():
     out = cl.validate(dd.from_pandas(good, npartitions=3), "orders")
     assert dask.is_dask_collection(out)
     assert len(out.compute()) == len(good)
+    twice = pd.concat([good, good.iloc[[0]]], ignore_index=True)  # the copy lands in the last partition
+    with pytest.raises(DataValidationError, match="column 'order_id': 2 rows break rule 'unique key'"):
+        cl.validate(dd.from_pandas(twice, npartitions=3), "orders")
 
 
 def test_shipped_schemas_cover_generated_tables(retail):
