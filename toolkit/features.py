@@ -442,10 +442,15 @@ def _prefix(values: Any, xp: Any) -> Any:
     return xp.concat([xp.zeros(1, dtype=values.dtype), xp.cumulative_sum(values)])
 
 
-def _moments_array(x: Any, lo: Any, hi: Any, stats: Sequence[str], min_periods: int, xp: Any) -> dict:
-    """sum/mean/std/count over ``x[lo:hi]`` per row from prefix sums (NaNs skipped)."""
+def _moments_array(x: Any, lo: Any, hi: Any, stats: Sequence[str], min_periods: int, xp: Any,
+                   ref: Any) -> dict:
+    """sum/mean/std/count over ``x[lo:hi]`` per row from prefix sums (NaNs skipped).
+
+    ``ref`` (per row, constant within a series) is subtracted before summing and added back
+    to sums and means: centred values keep the prefix sums small, so less cancels.
+    """
     valid = ~xp.isnan(x)
-    xc = xp.where(valid, x, xp.zeros_like(x))
+    xc = xp.where(valid, x - ref, xp.zeros_like(x))
     cnt_p = _prefix(xp.astype(valid, xp.int64), xp)
     cnt = xp.take(cnt_p, hi) - xp.take(cnt_p, lo)
     out = {}
@@ -459,9 +464,9 @@ def _moments_array(x: Any, lo: Any, hi: Any, stats: Sequence[str], min_periods: 
         if stat == "count":
             out[stat] = xp.where(cnt >= min_periods, cntf, nan)
         elif stat == "sum":
-            out[stat] = xp.where(enough, s1, nan)
+            out[stat] = xp.where(enough, s1 + cntf * ref, nan)
         elif stat == "mean":
-            out[stat] = xp.where(enough, mean, nan)
+            out[stat] = xp.where(enough, mean + ref, nan)
         elif stat == "std":
             # second moment about the window mean: sum((x - m)^2) = sum(x^2) - s1 * m
             s2_p = _prefix(xc * xc, xp)
@@ -517,8 +522,8 @@ def _quantile_array(x: Any, lo: Any, hi: Any, q: float, window: int, min_periods
         low = lo[begin:begin + block]
         idx = h[:, None] - 1 - offsets[None, :]
         inside = idx >= low[:, None]
-        vals = xp.where(inside, xp.take(xf, xp.reshape(xp.maximum(idx, xp.zeros_like(idx)), (-1,))).reshape(idx.shape)
-                        if n else idx, nan)
+        vals = xp.take(xf, xp.reshape(xp.maximum(idx, xp.zeros_like(idx)), (-1,)))
+        vals = xp.where(inside, xp.reshape(vals, idx.shape), nan)
         vals = xp.sort(vals, axis=1)  # NaN sort last
         cnt = xp.sum(xp.astype(~xp.isnan(vals), xp.int64), axis=1)
         at = q * xp.astype(xp.maximum(cnt - 1, xp.zeros_like(cnt)), xp.float64)
@@ -788,7 +793,9 @@ def rolling_kernel(
     if engine == "array":
         moments = [s for s, kind, _ in parsed if kind in ("sum", "mean", "std", "count")]
         if moments:
-            out.update(_moments_array(x, lo, hi, moments, min_periods, xp))
+            first = xp.take(x, seg.starts)  # each series' first value (0 when missing)
+            ref = xp.where(xp.isnan(first), xp.zeros_like(first), first)
+            out.update(_moments_array(x, lo, hi, moments, min_periods, xp, ref))
         for stat, kind, _ in parsed:
             if kind in ("min", "max"):
                 out[stat] = _extreme_array(x, lo, hi, kind, min_periods, xp)
