@@ -420,3 +420,11 @@ def test_route_and_delay_plots_draw_every_stop(e_n22_k4):
     ax2 = plots.delay_distribution(np.array([0, 1, 1, 2, -1]), highlight=np.array([3, 4]))
     assert ax2.get_xlabel().startswith("days late")
     plt.close("all")
+
+
+def test_dask_input_gets_a_clear_error():
+    import dask.dataframe as dd
+
+    stops = pd.DataFrame({"x": [1.0, 2.0], "y": [0.0, 1.0], "demand": [1.0, 1.0]})
+    with pytest.raises(TypeError, match="compute"):
+        plan_routes(dd.from_pandas(stops, npartitions=2), (0.0, 0.0), capacity=5.0)

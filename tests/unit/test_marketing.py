@@ -403,3 +403,10 @@ def test_marginal_roi_at_zero_spend_closed_form():
     # d/dx beta x^s / (x^s + k^s) at 0: beta / k for s = 1, 0 for s > 1
     np.testing.assert_allclose(model.marginal_roi([0.0, 0.0]).to_numpy(), [400.0 / 50.0, 0.0])
     np.testing.assert_allclose(model.response([0.0, 0.0]).to_numpy(), [0.0, 0.0])
+
+
+def test_dask_input_gets_a_clear_error(retail):
+    import dask.dataframe as dd
+
+    with pytest.raises(TypeError, match="compute"):
+        channel_panel(retail.orders, dd.from_pandas(retail.marketing, npartitions=2))

@@ -99,11 +99,14 @@ def _fail(column: str, problem: str, count: int | None = None, keys: Sequence[An
 
 
 def _require(frame: Any, columns: Sequence[str], purpose: str) -> None:
-    cols = frame._meta.columns if backend.is_dask(frame) else frame.columns
+    if backend.is_dask(frame):
+        raise TypeError(f"a Dask frame was given (needed {purpose}): these functions work on a day's or a "
+                        "year's shipments in memory, call .compute() first")
+    cols = frame.columns
     for col in columns:
         if col not in cols:
             _fail(col, f"missing (needed {purpose})")
-    if not backend.is_dask(frame) and len(frame) == 0:
+    if len(frame) == 0:
         _fail(columns[0], f"the frame is empty (needed {purpose})")
 
 
