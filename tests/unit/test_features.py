@@ -449,14 +449,14 @@ def test_channel_share_matches_pandas(panel):
     tot_sum = tot.groupby(keys, observed=True).rolling(4, min_periods=1).sum().reset_index(level=[0, 1], drop=True)
     ref = (own_sum / tot_sum.where(tot_sum > 0)).reindex(panel.index)
     assert_close(out["channel_share_4"], ref)
-    full = make_panel(seed=3, shuffle=False)  # shares of a sku's locations add up to 1 on complete data
-    full = full.assign(date=full.groupby(IDS, observed=True).cumcount().map(lambda i: pd.Timestamp("2024-01-01")
-                                                                              + pd.Timedelta(days=i)))
-    full = full.groupby("sku", observed=True).filter(lambda g: g.groupby("location", observed=True).size().nunique() == 1)
-    if len(full):
-        sh = F.add_channel_share(full.assign(units=full["units"].fillna(1.0)), window=3)
-        sums = sh.groupby(["sku", "date"], observed=True)["channel_share_3"].sum(min_count=1).dropna()
-        assert_close(sums, np.ones(len(sums)))
+    # on a complete panel the shares of a sku's locations add up to 1
+    rng = np.random.default_rng(3)
+    full = pd.DataFrame([(s, l, d) for s in ("a", "b") for l in ("web", "app", "store")
+                         for d in pd.date_range("2024-01-01", periods=12)], columns=IDS + ["date"])
+    full["units"] = rng.poisson(3.0, len(full)).astype(float) + 1.0
+    sums = F.add_channel_share(full, window=3).groupby(["sku", "date"])["channel_share_3"].sum(min_count=1).dropna()
+    assert len(sums) == 2 * 11
+    assert_close(sums, np.ones(len(sums)))
 
 
 def test_target_encoding_uses_only_earlier_dates(panel):
