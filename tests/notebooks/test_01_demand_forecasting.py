@@ -23,3 +23,6 @@ def test_demand_forecasting_notebook(tmp_path):
     assert rec["wape_global"] < rec["wape_seasonal_naive"]
     assert rec["wape_global"] < rec["wape_ar3"]
     assert 0.65 <= rec["interval_coverage_80"] <= 0.92
+    # the explorer, driven from code inside the notebook, followed its controls
+    assert rec["explorer_forecast_rows"] == 7
+    assert rec["explorer_sku"] == "SKU00010"  # the last of the 10 generated products
