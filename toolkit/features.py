@@ -350,13 +350,22 @@ def _layout(df: Any, id_cols: Sequence[str], time_col: str, xp: Any) -> _Layout:
 
 
 def _tail_layout(layout: _Layout, rows: int) -> tuple[_Layout, Any]:
-    """Layout of the last ``rows`` rows of every series, and their sorted positions."""
+    """Layout of the last ``rows`` rows of every series, and their sorted positions.
+
+    Works from the series boundaries only: the cost grows with the rows kept, not the panel.
+    """
     xp = layout.xp
-    keep = xp.nonzero(layout.pos >= layout.row_lengths - rows)[0]
     kept = xp.minimum(layout.seg_lengths, xp.full(layout.seg_lengths.shape, rows, dtype=layout.seg_lengths.dtype))
+    kept = xp.astype(kept, xp.int64)
     seg_starts = xp.cumulative_sum(kept) - kept
+    total = int(xp.sum(kept)) if kept.shape[0] else 0
+    is_start = xp.zeros(total, dtype=xp.int64)
+    is_start[seg_starts] = 1
+    seg_id = xp.cumulative_sum(is_start) - 1
+    first_kept = xp.astype(layout.seg_ends, xp.int64) - kept  # sorted position of each series' first kept row
+    keep = xp.take(first_kept - seg_starts, seg_id) + xp.arange(total, dtype=xp.int64) if total else seg_id
     order = xp.take(layout.order, keep) if layout.order is not None else keep
-    return _Layout(xp, int(keep.shape[0]), xp.astype(seg_starts, xp.int64), order, xp.take(layout.time, keep)), keep
+    return _Layout(xp, total, seg_starts, order, xp.take(layout.time, keep)), keep
 
 
 def _check_lengths(layout: _Layout, need: int, column: str, what: str) -> None:
