@@ -160,7 +160,8 @@ def _dense(values: Any, sorted_codes: Any, from_end: Any, n_series: int, width: 
 
 
 def _take_rows(df: Any, positions: Any) -> Any:
-    return df.iloc[backend.to_host(positions) if not backend.is_gpu(df) else positions]
+    """Rows at integer ``positions`` (numpy or cupy) of a pandas/cudf frame or Series."""
+    return df.iloc[positions if backend.is_gpu(df) else backend.to_host(positions)]
 
 
 # --------------------------------------------------------------------------- reports
@@ -218,7 +219,12 @@ class _PanelForecaster(BaseEstimator):
             return ~df[self.stockout_col_].astype(bool)
         return df[self.target_col_].notna()
 
-    def _layout(self, df: Any) -> None:
+    def _layout(self, df: Any) -> tuple:
+        """Series table, last times and scales; returns the sorted layout and the dense history.
+
+        The dense history is right-aligned ``(n_series, longest)`` with stock-outs as NaN
+        when they are excluded.
+        """
         table, codes, order, from_end, lengths = _sorted_layout(df, self.id_cols_, self.time_col_)
         short = backend.to_host(lengths) < self._needs_rows
         if short.any():
@@ -226,14 +232,13 @@ class _PanelForecaster(BaseEstimator):
             _fail(self.target_col_, f"series too short: fewer than {self._needs_rows} rows needed by "
                   f"{type(self).__name__}", shown, shown[self.id_cols_[0]].notna(), self.id_cols_)
         self.series_ = table
-        last = _take_rows(df[[self.time_col_]], order).iloc[backend.to_host(from_end) == 0] if not backend.is_gpu(df) \
-            else _take_rows(df[[self.time_col_]], order)[from_end == 0]
+        xp = backend.array_namespace(order)
+        last = _take_rows(df[[self.time_col_]], order[from_end == 0])
         self.last_time_ = last[self.time_col_].reset_index(drop=True)
         y = _values(df[self.target_col_])
         mask = _values(self._loss_mask(df), "bool")
-        xp = backend.array_namespace(y)
         ys = xp.take(xp.where(mask, y, float("nan")), order)
-        dense = _dense(ys, codes, from_end, int(table.shape[0]), int(backend.to_host(xp.max(lengths))))
+        dense = _dense(ys, codes, from_end, int(table.shape[0]), int(xp.max(lengths)))
         scale = _nanmean(xp, xp.abs(dense))
         self.scale_ = xp.where(xp.isnan(scale) | (scale <= 0), 1.0, scale)
         return codes, order, from_end, lengths, dense
@@ -245,10 +250,8 @@ class _PanelForecaster(BaseEstimator):
         n = int(self.series_.shape[0])
         rep = np.tile(np.arange(n), h)
         steps = np.repeat(np.arange(1, h + 1), n)
-        grid = self.series_.iloc[rep].reset_index(drop=True) if not backend.is_gpu(self.series_) else \
-            self.series_.take(rep).reset_index(drop=True)
-        last = self.last_time_.iloc[rep].reset_index(drop=True) if not backend.is_gpu(self.series_) else \
-            self.last_time_.take(rep).reset_index(drop=True)
+        grid = _take_rows(self.series_, rep).reset_index(drop=True)
+        last = _take_rows(self.last_time_, rep).reset_index(drop=True)
         grid[self.time_col_] = last + lib.Series((steps * self.step_.value).astype("timedelta64[ns]"))
         grid["_step"] = steps
         return grid
@@ -662,13 +665,10 @@ class _Baseline(_PanelForecaster):
         """
         self._setup(df, id_cols, time_col, target_col, (), stockout_col)
         self._needs_rows = self._min_rows()
-        codes, order, from_end, lengths, _ = self._layout(df)
-        y = _values(df[self.target_col_])
+        dense = self._layout(df)[-1]
+        self.state_ = self._state(dense if self._width is None else dense[:, dense.shape[1] - self._width :])
         mask = _values(self._loss_mask(df), "bool")
-        xp = backend.array_namespace(y)
-        ys = xp.take(xp.where(mask, y, float("nan")), order)
-        width = int(backend.to_host(xp.max(lengths))) if self._width is None else self._width
-        self.state_ = self._state(_dense(ys, codes, from_end, int(self.series_.shape[0]), width))
+        xp = backend.array_namespace(mask)
         self.report_ = FitReport(len(df), int(xp.sum(mask)), {"stockout": int(xp.sum(~mask))})
         self._calibrate(df)
         return self
