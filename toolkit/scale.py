@@ -17,7 +17,7 @@ side needs:
   categories in every partition, and without any shuffle: the writer puts whole skus in each
   file, so the frame is recorded as series-partitioned as it is read.
 * :func:`run_pipeline` is the end-to-end pipeline of the scaling notebook and benchmark:
-  cleanse -> features -> OLS fit -> anomaly scores, on pandas, cuDF or Dask input.
+  cleanse -> features -> OLS fit -> per-series anomaly scores, on pandas, cuDF or Dask input.
 
 Design choices
 --------------
@@ -32,10 +32,12 @@ Design choices
   to fit the regression (TSQR factors per partition, summed on the client) and once, lazily,
   to score. Recomputing cheap upstream steps costs less than persisting a feature matrix
   larger than memory, and keeps peak memory bounded by a few partitions per worker.
-* **Anomaly scores per series.** The detector is fitted separately on each series' residuals
-  (ECOD on the OLS residual: a row is unusual for *its* series), so a partition holding
-  whole series scores its rows with no global state and the Dask scores equal the in-memory
-  ones exactly.
+* **Anomaly scores on Pearson residuals, fitted on a sample.** Residuals are divided by a
+  Poisson standard deviation ``sqrt(max(yhat, 0) + 1)`` so that a surprise on a slow mover and
+  on a fast mover compare; one detector (:func:`toolkit.anomaly.detect`, robust z by default)
+  is fitted on all rows in memory, or on a sample of ``detector_sample`` rows on Dask, and
+  every partition is scored in parallel. Fitting per series instead ranks the ordinary sales
+  of intermittent series (median absolute deviation near 0) above injected spikes.
 * **Cluster ownership.** The client returned by :func:`cluster` closes the cluster it started
   and restores Dask's configuration when closed (or when its ``with`` block ends); with
   ``address=`` it only disconnects.
@@ -113,13 +115,11 @@ def _wants_gpu(gpu: bool | str) -> bool:
         if not _dask_cuda_importable():
             raise BackendUnavailableError("cluster(gpu=True) needs dask-cuda: pip install 'toolkit[gpu]'")
         return True
-    if gpu is False:
-        return False
-    raise ValueError(f"gpu must be True, False or 'auto', got {gpu!r}")
+    return False
 
 
 def _workers_have_gpu(client: Any) -> bool:
-    """True when every worker of a remote cluster reports a usable GPU and can import dask_cudf."""
+    """True when every worker of a remote cluster reports a usable GPU and imports dask-cuda."""
     try:
         answers = client.run(lambda: backend.gpu_available() and _dask_cuda_importable())
     except Exception:  # workers without the toolkit installed: assume host workers
@@ -134,24 +134,33 @@ def _client_class() -> type:
         """A ``distributed.Client`` that also closes the cluster it started and restores Dask's config."""
 
         def __init__(self, address: Any, owned_cluster: Any = None, dataframe_backend: str = "pandas", **kwargs):
-            import dask
-
             self._owned_cluster = owned_cluster
-            self._toolkit_config = dask.config.set({"dataframe.backend": dataframe_backend})
-            self.dataframe_backend = dataframe_backend
+            self._toolkit_config = None
+            self.use_backend(dataframe_backend)
             try:
                 super().__init__(address, **kwargs)
             except BaseException:
                 self._release()
                 raise
 
+        def use_backend(self, name: str) -> None:
+            """Set Dask's ``dataframe.backend`` to ``name`` until the client closes."""
+            import dask
+
+            self._restore_config()
+            self._toolkit_config = dask.config.set({"dataframe.backend": name})
+            self.dataframe_backend = name
+
+        def _restore_config(self) -> None:
+            config, self._toolkit_config = getattr(self, "_toolkit_config", None), None
+            if config is not None:
+                config.__exit__(None, None, None)
+
         def _release(self) -> None:
             cluster, self._owned_cluster = getattr(self, "_owned_cluster", None), None
             if cluster is not None:
                 cluster.close()
-            config, self._toolkit_config = getattr(self, "_toolkit_config", None), None
-            if config is not None:
-                config.__exit__(None, None, None)
+            self._restore_config()
 
         def close(self, *args: Any, **kwargs: Any) -> Any:
             result = super().close(*args, **kwargs)
@@ -181,7 +190,8 @@ def cluster(
     gpu : bool or "auto", default "auto"
         ``"auto"``: a ``LocalCUDACluster`` when :func:`toolkit.backend.current` is ``"gpu"``
         (so ``TOOLKIT_BACKEND=cpu`` forces host workers) and dask-cuda imports, else a
-        ``LocalCluster``. ``True`` requires both. With ``address``, ``"auto"`` asks the workers.
+        ``LocalCluster``. ``True`` requires both. With ``address``, ``"auto"`` asks the
+        workers whether they have GPUs and ``True`` trusts that they do.
     memory_limit : str, int or float, optional
         Host memory per worker (``"4GiB"``, bytes, or a fraction of the machine); default
         ``"auto"``: the machine's memory divided among the workers.
@@ -222,14 +232,13 @@ def cluster(
     import dask
 
     client_class = _client_class()
-    if address is not None:
-        probe = client_class(address, dataframe_backend="pandas")
-        on_gpu = _workers_have_gpu(probe) if gpu == "auto" else _wants_gpu(gpu)
-        if on_gpu:
-            probe.dataframe_backend = "cudf"
-            probe._toolkit_config.__exit__(None, None, None)
-            probe._toolkit_config = dask.config.set({"dataframe.backend": "cudf"})
-        return probe
+    if gpu not in (True, False, "auto"):
+        raise ValueError(f"gpu must be True, False or 'auto', got {gpu!r}")
+    if address is not None:  # the workers' hardware decides, not this machine's
+        client = client_class(address, dataframe_backend="pandas")
+        if gpu is True or (gpu == "auto" and _workers_have_gpu(client)):
+            client.use_backend("cudf")
+        return client
     on_gpu = _wants_gpu(gpu)
     if n_workers is not None and int(n_workers) < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
@@ -505,11 +514,13 @@ class PipelineResult:
     Attributes
     ----------
     model : toolkit.regress.LinearRegression
-        The OLS model fitted on every complete row (out of core on Dask input).
+        The OLS model fitted on every complete row (out of core on Dask input), or the
+        model passed to :func:`run_pipeline`.
     scores : frame
-        One row per scored (complete) row: ``id_cols``, ``time_col``, ``target_col``,
-        ``prediction``, ``residual`` and ``score`` (per-series ECOD score of the residual,
-        higher is more anomalous). Lazy on Dask input.
+        One row per complete row, sorted by series and time within each partition:
+        ``id_cols``, ``time_col``, ``target_col``, ``prediction``, ``residual``,
+        ``pearson_residual`` and, from :func:`toolkit.anomaly.detect`, ``anomaly_score``
+        (higher is more anomalous) and ``is_anomaly``. Lazy on Dask input.
     feature_names : list of str
         Regressors, in ``model.coef_`` order.
     """
@@ -539,30 +550,20 @@ def pipeline_spec(target_col: str = "units", id_cols: str | Sequence[str] = DEFA
                        target_col=target_col, id_cols=tuple(as_list(id_cols)), time_col=time_col)
 
 
-def _score_frame(frame: Any, model: Any, names: list[str], keys: list[str], time_col: str,
-                 target_col: str) -> Any:
-    """Predict, take residuals and score them per series (ECOD fitted inside each series).
+def _predict_frame(frame: Any, model: Any, names: list[str], keys: list[str], time_col: str,
+                   target_col: str) -> Any:
+    """Complete rows (every feature and the target present) with prediction and residual.
 
-    Works on a whole in-memory panel or on one partition holding whole series.
+    Works on a whole in-memory panel or on one partition holding whole series; rows come out
+    sorted by ``keys + [time_col]``.
     """
-    from toolkit.anomaly.native import segment_tail_scores
-
-    cols = [*keys, time_col, target_col]
     complete = frame.dropna(subset=[*names, target_col])
     part = complete.sort_values([*keys, time_col], kind="stable")
-    out = part[cols].reset_index(drop=True)
+    out = part[[*keys, time_col, target_col]].reset_index(drop=True)
     n = len(out)
     out["prediction"] = _array(model.predict(part[names].astype("float64"))) if n else 0.0
     out["residual"] = out[target_col].astype("float64") - out["prediction"]
-    if n == 0:
-        out["score"] = out["residual"]
-        return out
-    xp = backend.array_namespace(out["residual"])
-    group = _array(out.groupby(keys, sort=True, observed=True).ngroup())
-    first = xp.astype(xp.nonzero(group[1:] != group[:-1])[0] + 1, xp.int64)
-    starts = xp.concat([xp.asarray([0], dtype=xp.int64), first, xp.asarray([n], dtype=xp.int64)])
-    resid = xp.reshape(_array(out["residual"]), (n, 1))
-    out["score"] = xp.sum(segment_tail_scores(resid, starts, kind="ecod"), axis=1)
+    out["pearson_residual"] = out["residual"] / (out["prediction"].clip(lower=0.0) + 1.0) ** 0.5
     return out
 
 
@@ -603,6 +604,10 @@ def run_pipeline(
     target_col: str = "units",
     id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
     time_col: str = "date",
+    model: Any = None,
+    detector: str = "robust_z",
+    detector_sample: int = 100_000,
+    random_state: int = 0,
 ) -> PipelineResult:
     """Cleanse -> features -> OLS fit -> per-series anomaly scores, in memory or out of core.
 
@@ -611,8 +616,13 @@ def run_pipeline(
        :func:`pipeline_spec`);
     3. :class:`toolkit.regress.LinearRegression` is fitted on every row whose features and
        target are all present (TSQR over partitions on Dask);
-    4. each row's residual is scored against its own series with ECOD
-       (:func:`toolkit.anomaly.native.segment_tail_scores`).
+    4. each row's Pearson residual ``(y - yhat) / sqrt(max(yhat, 0) + 1)`` (the residual in
+       units of a Poisson standard deviation, so slow and fast movers are comparable) is
+       scored by :func:`toolkit.anomaly.detect` (robust z-score by default).
+
+    Rows whose features are incomplete (the first ``spec.lookback`` days of each series, or
+    a series that starts with missing units) are neither fitted nor scored:
+    ``len(sales) - result.rows_fit`` of them when the model was fitted here.
 
     Parameters
     ----------
@@ -625,6 +635,18 @@ def run_pipeline(
         ``method`` of :func:`toolkit.cleanse.fill_missing`.
     target_col, id_cols, time_col : str
         As everywhere in the toolkit.
+    model : fitted regressor, optional
+        Score with this model (e.g. one fitted on the whole data) instead of fitting one;
+        it must take the columns of ``spec.feature_names``.
+    detector : str, default "robust_z"
+        ``method`` of :func:`toolkit.anomaly.detect`, fitted on the Pearson residuals of all
+        series together and flagging with its own rule.
+    detector_sample : int, default 100_000
+        Dask input: the detector is fitted on a random sample of this many scored rows, then
+        every partition is scored in parallel (all rows when there are fewer; then the scores
+        equal the in-memory ones).
+    random_state : int, default 0
+        Seed of that sample.
 
     Returns
     -------
@@ -639,9 +661,9 @@ def run_pipeline(
     >>> data = make_retail(n_skus=4, n_locations=2, n_days=90, progress=False)
     >>> result = run_pipeline(data.sales)
     >>> result.scores.columns.tolist()
-    ['sku', 'location', 'date', 'units', 'prediction', 'residual', 'score']
+    ['sku', 'location', 'date', 'units', 'prediction', 'residual', 'pearson_residual', 'anomaly_score', 'is_anomaly']
     """
-    from toolkit import cleanse, features, regress
+    from toolkit import anomaly, cleanse, features, regress
 
     keys = as_list(id_cols)
     spec = spec if spec is not None else pipeline_spec(target_col, keys, time_col)
@@ -661,13 +683,16 @@ def run_pipeline(
         # a per-series fill keeps every row in its partition: the layout survives
         assume_partitioned_by_series(filled, keys, time_col)
     feats = features.build_features(filled, spec)
-    X, y = _fit_inputs(feats, names, target_col)
-    model = regress.LinearRegression().fit(X, y)
-    scorer = functools.partial(_score_frame, model=model, names=names, keys=keys, time_col=time_col,
-                               target_col=target_col)
+    if model is None:
+        model = regress.LinearRegression().fit(*_fit_inputs(feats, names, target_col))
+    predict = functools.partial(_predict_frame, model=model, names=names, keys=keys, time_col=time_col,
+                                target_col=target_col)
     if is_dask(feats):
-        meta = scorer(feats._meta)
-        scores = map_series(feats, scorer, keys, time_col, meta=meta)
+        residuals = map_series(feats, predict, keys, time_col, meta=predict(feats._meta))
     else:
-        scores = scorer(feats)
+        residuals = predict(feats)
+    scores = anomaly.detect(residuals, "pearson_residual", method=detector, time_col=time_col,
+                            sample=detector_sample, random_state=random_state)
+    if "anomaly_rank" in scores.columns:  # only the in-memory path ranks (a global rank needs a sort)
+        scores = scores.drop(columns=["anomaly_rank"])
     return PipelineResult(model=model, scores=scores, feature_names=names)

@@ -211,16 +211,13 @@ def pandas_result(small_sales):
     return scale.run_pipeline(small_sales)
 
 
-def test_pipeline_ols_matches_sklearn_and_scores_match_pyod(small_sales, pandas_result):
-    from pyod.models.ecod import ECOD
+def test_pipeline_ols_matches_sklearn_and_scores_are_robust_z_of_pearson_residuals(small_sales, pandas_result):
     from sklearn.linear_model import LinearRegression
 
     from toolkit import cleanse, features
 
     res = pandas_result
     spec = scale.pipeline_spec()
-    assert small_sales["units"].isna().any()
-    filled = _sorted(small_sales).assign(units=lambda d: d.groupby(["sku", "location"], observed=True)["units"].ffill())
     feats = features.build_features(cleanse.fill_missing(small_sales), spec)
     complete = feats.dropna(subset=[*spec.feature_names, "units"])
     X = complete[spec.feature_names].astype("float64").to_numpy()
@@ -229,14 +226,23 @@ def test_pipeline_ols_matches_sklearn_and_scores_match_pyod(small_sales, pandas_
     assert res.model.intercept_ == pytest.approx(ref.intercept_, rel=1e-6)
     scores = res.scores
     assert len(scores) == len(complete) == res.rows_fit
+    assert scores[KEYS].equals(_sorted(scores)[KEYS])  # sorted by series and time
     # the filled target is the pandas groupby ffill of the raw one
+    assert small_sales["units"].isna().any()
+    filled = _sorted(small_sales)
+    filled["units"] = filled.groupby(["sku", "location"], observed=True)["units"].ffill()
     merged = scores.merge(filled[KEYS + ["units"]], on=KEYS, suffixes=("", "_ref"))
+    assert len(merged) == len(scores)
     np.testing.assert_array_equal(merged["units"].to_numpy(), merged["units_ref"].to_numpy())
-    # one series' scores are PyOD's ECOD fitted on that series' residuals
-    one = scores[(scores["sku"] == scores["sku"].iloc[0]) & (scores["location"] == scores["location"].iloc[0])]
-    det = ECOD().fit(one[["residual"]].to_numpy())
-    np.testing.assert_allclose(one["score"].to_numpy(), det.decision_scores_, rtol=1e-10)
     np.testing.assert_allclose(scores["residual"], scores["units"] - scores["prediction"])
+    # Pearson residuals, and scores = their robust z over all rows: |p - median| / (1.4826 * MAD)
+    pearson = scores["residual"] / np.sqrt(scores["prediction"].clip(lower=0) + 1)
+    np.testing.assert_allclose(scores["pearson_residual"], pearson, rtol=1e-12)
+    median = pearson.median()
+    mad = (pearson - median).abs().median() * 1.4826
+    expected = (pearson - median).abs() / mad
+    np.testing.assert_allclose(scores["anomaly_score"], expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(scores["is_anomaly"], expected > 3.5)
 
 
 def test_pipeline_dask_equals_pandas_with_series_split(small_sales, pandas_result):
@@ -249,8 +255,24 @@ def test_pipeline_dask_equals_pandas_with_series_split(small_sales, pandas_resul
     pd.testing.assert_frame_equal(got[KEYS + ["units"]], ref[KEYS + ["units"]])
     np.testing.assert_allclose(res.model.coef_, pandas_result.model.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got["prediction"], ref["prediction"], rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(got["score"], ref["score"], rtol=1e-9)
+    np.testing.assert_allclose(got["anomaly_score"], ref["anomaly_score"], rtol=1e-9, atol=1e-9)
+    clear = (ref["anomaly_score"] - 3.5).abs() > 1e-6  # the rule's cut; rounding may only matter at it
+    np.testing.assert_array_equal(got["is_anomaly"][clear], ref["is_anomaly"][clear])
+    assert "anomaly_rank" not in got.columns and list(got.columns) == list(ref.columns)
     assert res.rows_fit == pandas_result.rows_fit
+
+
+def test_pipeline_dask_detector_fitted_on_a_sample_ranks_like_pandas(small_sales, pandas_result):
+    ddf = _split(small_sales.sample(frac=1.0, random_state=2).reset_index(drop=True), 3)
+    with dask.config.set(scheduler="sync"):
+        got = scale.run_pipeline(ddf, detector_sample=2000).scores.compute()
+    ref = pandas_result.scores
+    assert len(got) == len(ref) > 2000
+    top = lambda df: set(map(tuple, df.nlargest(25, "anomaly_score")[KEYS].astype(str).values))  # noqa: E731
+    assert top(got) == top(ref)
+    # a sample's median and MAD, not the full data's: close, not equal
+    assert not np.allclose(_sorted(got)["anomaly_score"], _sorted(ref)["anomaly_score"], rtol=1e-9)
+    np.testing.assert_allclose(_sorted(got)["anomaly_score"], _sorted(ref)["anomaly_score"], rtol=0.1, atol=0.1)
 
 
 def test_pipeline_rejects_a_spec_for_other_columns(small_sales):
@@ -283,6 +305,10 @@ def test_cluster_sets_backend_limits_memory_and_cleans_up():
         # address=: connect to the running scheduler; closing that client leaves the cluster up
         with scale.cluster(address=local.scheduler_address) as other:
             assert other.submit(sum, [3, 4]).result() == 7
+            assert other.dataframe_backend == "pandas"  # "auto" asked the workers: no GPU
+        with scale.cluster(address=local.scheduler_address, gpu=True) as remote_gpu:  # trusted, not probed
+            assert remote_gpu.dataframe_backend == "cudf" == dask.config.get("dataframe.backend")
+        assert dask.config.get("dataframe.backend") == "pandas"
         assert client.submit(sum, [5, 6]).result() == 11
     assert client.status == "closed" and local.status.name == "closed"
     assert dask.config.get("dataframe.backend") == before
@@ -319,7 +345,7 @@ def test_pipeline_survives_a_killed_worker(split_sales):
         got = _sorted(future.result(timeout=60))
         assert victim not in client.scheduler_info()["workers"]
     pd.testing.assert_frame_equal(got[KEYS + ["units"]], expected[KEYS + ["units"]])
-    np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-9)
+    np.testing.assert_allclose(got["anomaly_score"], expected["anomaly_score"], rtol=1e-9, atol=1e-9)
 
 
 @pytest.fixture(scope="module")
@@ -347,8 +373,8 @@ def test_pipeline_completes_with_less_memory_than_the_data(many_parts):
         wait(held)
         spilled = client.run(lambda dask_worker: len(dask_worker.data.slow))
         assert sum(spilled.values()) > 0, "nothing was spilled to disk"
-        res = scale.run_pipeline(scale.assume_partitioned_by_series(held, "sku", "date"))
+        res = scale.run_pipeline(scale.assume_partitioned_by_series(held, "sku", "date"), detector_sample=10**6)
         # gather partition by partition: no worker may hold the whole result
         got = _sorted(pd.concat(client.gather(client.compute(res.scores.to_delayed()))))
     pd.testing.assert_frame_equal(got[KEYS + ["units"]], expected[KEYS + ["units"]])
-    np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-9)
+    np.testing.assert_allclose(got["anomaly_score"], expected["anomaly_score"], rtol=1e-9, atol=1e-9)
