@@ -32,7 +32,10 @@ Design choices (where the issue is silent):
 * **Conformal intervals.** ``calibration_windows=k`` makes ``fit`` run a ``k``-window backtest
   on the training data (a fresh model per window, no look-ahead) and keep, for each horizon
   step, the residuals ``(actual - forecast) / scale`` of every series, ``scale`` being the
-  series' mean absolute training value. The ``q`` quantile forecast is
+  series' in-sample naive MAE (mean absolute change from one step to the next; its mean
+  absolute value when that is zero). Scaling by a spread rather than a level keeps
+  low-volume count series (whose spread grows like the square root of the level) from
+  getting intervals too wide for large series and too narrow for small ones. The ``q`` quantile forecast is
   ``forecast + scale * quantile_q(residuals of that step)``. Forecasts and bounds are clipped
   at zero when the training target is non-negative.
 * **Frames.** pandas and cuDF frames in memory (the model runs where :mod:`toolkit.regress`
@@ -239,7 +242,9 @@ class _PanelForecaster(BaseEstimator):
         mask = _values(self._loss_mask(df), "bool")
         ys = xp.take(xp.where(mask, y, float("nan")), order)
         dense = _dense(ys, codes, from_end, int(table.shape[0]), int(xp.max(lengths)))
-        scale = _nanmean(xp, xp.abs(dense))
+        spread = _nanmean(xp, xp.abs(dense[:, 1:] - dense[:, :-1]))  # in-sample naive MAE
+        level = _nanmean(xp, xp.abs(dense))
+        scale = xp.where(xp.isnan(spread) | (spread <= 0), level, spread)
         self.scale_ = xp.where(xp.isnan(scale) | (scale <= 0), 1.0, scale)
         return codes, order, from_end, lengths, dense
 
