@@ -330,7 +330,8 @@ def test_detect_dask_global_fits_sample_and_scores_partitions(panel):
 
 
 # ----------------------------------------------------------------------------- make_detector
-@pytest.mark.parametrize("name", ["iforest", "hbos", "knn", "lof", "pca", "ecod", "copod", "robust_z", "iqr"])
+@pytest.mark.parametrize("name", ["iforest", pytest.param("hbos", marks=pytest.mark.slow),  # numba compile
+                                  "knn", "lof", "pca", "ecod", "copod", "robust_z", "iqr"])
 def test_make_detector_pyod_api(name):
     X = np.random.default_rng(9).normal(size=(200, 4))
     det = make_detector(name, contamination=0.05).fit(X)

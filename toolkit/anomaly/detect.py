@@ -124,13 +124,13 @@ def segment_threshold(scores: Any, starts: Any, how: str = "mad", *, contaminati
         return xp.full((n_groups,), float(cut), dtype=xp.float64)
     col = xp.reshape(scores, (-1, 1))
     counts = segment_sum(xp.astype(~xp.isnan(col), xp.float64), starts)
-    srt, _ = segment_sort(col, starts)
+    srt, _ = segment_sort(col, starts, stable=False)
     if how == "contamination":
         return segment_quantile(srt, starts, counts, 1.0 - check_contamination(contamination))[:, 0]
     if how == "mad":
         med = segment_quantile(srt, starts, counts, 0.5)
         gid = segment_ids(starts, scores.shape[0])
-        dsrt, _ = segment_sort(xp.abs(col - xp.take(med, gid, axis=0)), starts)
+        dsrt, _ = segment_sort(xp.abs(col - xp.take(med, gid, axis=0)), starts, stable=False)
         return (med + k * MAD_SCALE * segment_quantile(dsrt, starts, counts, 0.5))[:, 0]
     raise DataValidationError(f"threshold must be one of {_THRESHOLDS}, got {how!r}")
 

@@ -47,7 +47,8 @@ from pyod.models.base import BaseDetector
 from toolkit.backend import array_namespace
 from toolkit.errors import DataValidationError
 
-__all__ = ["ECOD", "COPOD", "check_contamination", "quantile", "segment_tail_scores", "tail_scores_from_counts"]
+__all__ = ["ECOD", "COPOD", "check_contamination", "quantile", "segment_ids", "segment_order", "segment_tail_scores",
+           "tail_scores_from_counts"]
 
 
 def check_contamination(contamination: Any) -> float:
@@ -165,7 +166,7 @@ def _run_bounds(xp: Any, new: Any) -> tuple[Any, Any]:
     """
     d, n = new.shape
     new_flat = xp.reshape(new, (-1,))
-    run = xp.cumulative_sum(xp.astype(new_flat, xp.int32), axis=0) - 1
+    run = xp.cumulative_sum(xp.astype(new_flat, xp.int64), axis=0) - 1
     starts = xp.nonzero(new_flat)[0]
     # every row starts a run, so the run after the last one of a row starts the next row
     nexts = xp.concat([starts[1:], xp.asarray([d * n], dtype=starts.dtype)])
@@ -188,6 +189,31 @@ def _runs_1d(xp: Any, s: Any) -> tuple[Any, Any]:
     starts = xp.nonzero(new)[0]
     ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype)])
     return xp.take(starts, run), xp.take(ends, run)
+
+
+def segment_ids(starts: Any, n_rows: int) -> Any:
+    """Group id of each row from segment boundaries ``starts`` (length n_groups + 1)."""
+    xp = array_namespace(starts)
+    marks = xp.zeros((n_rows + 1,), dtype=xp.int64)
+    if starts.shape[0] > 2:
+        marks[starts[1:-1]] = 1
+    return xp.cumulative_sum(marks[:n_rows])
+
+
+def segment_order(xt: Any, gid: Any, n_groups: int, stable: bool = False) -> Any:
+    """Per row of ``xt`` (d, n): the permutation sorting by (group, value); NaN last in a group.
+
+    Two passes: sort by value, then a stable sort by group id. Group ids are cast to the
+    smallest unsigned integer that holds them, because numpy sorts 8- and 16-bit keys stably
+    with a radix sort (linear time). ``stable=True`` keeps equal values in row order.
+    """
+    xp = array_namespace(xt)
+    d, n = xt.shape
+    o1 = xp.argsort(xt, axis=1, stable=stable)
+    code = xp.uint8 if n_groups <= 2**8 else (xp.uint16 if n_groups <= 2**16 else xp.int64)
+    g1 = xp.reshape(xp.take(xp.astype(gid, code), xp.reshape(o1, (-1,))), (d, n))
+    o2 = xp.argsort(g1, axis=1, stable=True)
+    return xp.take_along_axis(o1, o2, axis=1)
 
 
 def segment_tail_scores(values: Any, starts: Any, kind: str = "ecod", eps: float | None = None) -> Any:
@@ -216,19 +242,11 @@ def segment_tail_scores(values: Any, starts: Any, kind: str = "ecod", eps: float
         eps = float(np.finfo(np.dtype(str(values.dtype))).eps)
     starts = xp.asarray(starts, dtype=xp.int64)
     sizes = starts[1:] - starts[:-1]
-    marks = xp.zeros((n_rows + 1,), dtype=xp.int64)
-    marks[starts[1:-1]] = 1
-    gid = xp.cumulative_sum(marks[:n_rows], axis=0)
+    gid = segment_ids(starts, n_rows)
     xt = xp.ascontiguousarray(values.T)
-
-    # rank inside segments: stable sort by value, then stable sort by group
-    o1 = xp.argsort(xt, axis=1, stable=False)
-    g1 = xp.take(gid, xp.reshape(o1, (-1,)), axis=0)
-    g1 = xp.reshape(g1, (d, n_rows))
-    o2 = xp.argsort(g1, axis=1, stable=True)
-    order = xp.take_along_axis(o1, o2, axis=1)
+    order = segment_order(xt, gid, int(sizes.shape[0]))
     s = xp.take_along_axis(xt, order, axis=1)
-    gs = xp.take_along_axis(g1, o2, axis=1)  # equals gid broadcast (rows sorted by group)
+    gs = xp.broadcast_to(gid, (d, n_rows))  # rows are sorted by group, so position i is in gid[i]
 
     new = xp.ones((d, n_rows), dtype=xp.bool)
     if n_rows > 1:
@@ -253,9 +271,8 @@ def segment_tail_scores(values: Any, starts: Any, kind: str = "ecod", eps: float
     m2 = seg_sum(dev * dev)
     m3 = seg_sum(dev * dev * dev)
     sign = _skew_sign(size_f, mean, m2, m3, eps, xp)
-    sign_sorted = xp.take_along_axis(xp.take(sign, gid, axis=1), order, axis=1)
-
-    o_sorted = tail_scores_from_counts(le, ge, n_seg, sign_sorted, kind)
+    # sorting keeps rows inside their segment: the sign at sorted position i is that of gid[i]
+    o_sorted = tail_scores_from_counts(le, ge, n_seg, xp.take(sign, gid, axis=1), kind)
     return _scatter_rows(xp, order, o_sorted).T
 
 

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from pyod.models.base import BaseDetector
 
-from toolkit.anomaly.native import check_contamination, quantile
+from toolkit.anomaly.native import check_contamination, quantile, segment_ids, segment_order
 from toolkit.backend import array_namespace
 from toolkit.errors import DataValidationError
 
@@ -62,15 +62,6 @@ MAD_SCALE = 1.4826
 MEAN_AD_SCALE = 1.2533
 
 
-def segment_ids(starts: Any, n_rows: int) -> Any:
-    """Group id of each row from segment boundaries ``starts`` (length n_groups + 1)."""
-    xp = array_namespace(starts)
-    marks = xp.zeros((n_rows + 1,), dtype=xp.int64)
-    if starts.shape[0] > 2:
-        marks[starts[1:-1]] = 1
-    return xp.cumulative_sum(marks[:n_rows])
-
-
 def segment_sum(values: Any, starts: Any) -> Any:
     """Sums of ``values`` (n_rows, ...) over each segment, via one cumulative sum."""
     xp = array_namespace(values)
@@ -80,8 +71,10 @@ def segment_sum(values: Any, starts: Any) -> Any:
     return xp.take(c, starts[1:], axis=0) - xp.take(c, starts[:-1], axis=0)
 
 
-def segment_sort(values: Any, starts: Any) -> tuple[Any, Any]:
+def segment_sort(values: Any, starts: Any, stable: bool = True) -> tuple[Any, Any]:
     """Sort each column of ``values`` (n_rows, d) inside each segment; NaN last in a segment.
+
+    ``stable=True`` keeps equal values in row order (needed for ranks); quantiles do not care.
 
     Returns
     -------
@@ -91,12 +84,8 @@ def segment_sort(values: Any, starts: Any) -> tuple[Any, Any]:
     """
     xp = array_namespace(values)
     n_rows, d = values.shape
-    gid = segment_ids(starts, n_rows)
     xt = xp.ascontiguousarray(values.T)
-    o1 = xp.argsort(xt, axis=1, stable=True)  # NaN sort last
-    g1 = xp.reshape(xp.take(gid, xp.reshape(o1, (-1,))), (d, n_rows))
-    o2 = xp.argsort(g1, axis=1, stable=True)
-    order = xp.take_along_axis(o1, o2, axis=1)
+    order = segment_order(xt, segment_ids(starts, n_rows), int(starts.shape[0]) - 1, stable=stable)
     return xp.take_along_axis(xt, order, axis=1).T, order.T
 
 
@@ -140,7 +129,7 @@ def _segment_stats(values: Any, starts: Any) -> tuple[Any, Any, Any]:
     xp = array_namespace(values)
     gid = segment_ids(starts, values.shape[0])
     counts = segment_sum(xp.astype(~xp.isnan(values), xp.float64), starts)
-    srt, _ = segment_sort(values, starts)
+    srt, _ = segment_sort(values, starts, stable=False)
     return srt, counts, gid
 
 
@@ -150,7 +139,7 @@ def robust_scale(values: Any, starts: Any) -> tuple[Any, Any]:
     srt, counts, gid = _segment_stats(values, starts)
     med = segment_quantile(srt, starts, counts, 0.5)
     dev = xp.abs(values - xp.take(med, gid, axis=0))
-    dsrt, _ = segment_sort(dev, starts)
+    dsrt, _ = segment_sort(dev, starts, stable=False)
     mad = segment_quantile(dsrt, starts, counts, 0.5) * MAD_SCALE
     mean_ad = segment_sum(xp.where(xp.isnan(dev), 0.0, dev), starts) / xp.maximum(counts, 1.0) * MEAN_AD_SCALE
     scale = xp.where(mad > 0, mad, mean_ad)
