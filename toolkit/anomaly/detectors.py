@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import Any
 
@@ -83,28 +84,23 @@ def _batched_autoencoder() -> type:
     class BatchedAutoEncoder(AutoEncoder):
         """PyOD's AutoEncoder without the per-row ``Dataset``: batches are tensor slices.
 
-        ``cpu_threads`` caps torch's intra-op threads while fitting and scoring on the CPU
-        (restored afterwards): layers of 64 units gain nothing from more threads, and OpenMP
-        workers spin when the cores are shared with other processes or Dask workers.
+        ``cpu_threads`` (an attribute, default 1; ``make_detector`` accepts it as a keyword)
+        caps torch's intra-op threads while fitting and scoring on the CPU, restored
+        afterwards: layers of 64 units gain nothing from more threads, and OpenMP workers spin
+        when the cores are shared with other processes or Dask workers.
         """
 
-        def __init__(self, cpu_threads: int | None = 1, **kwargs: Any):
-            super().__init__(**kwargs)
-            self.cpu_threads = cpu_threads
+        cpu_threads: int | None = 1
 
+        @contextlib.contextmanager
         def _threads(self) -> Any:
-            outer = self
-
-            class _Cap:
-                def __enter__(self) -> None:
-                    self.before = torch.get_num_threads()
-                    if outer.cpu_threads and str(outer.device).startswith("cpu"):
-                        torch.set_num_threads(int(outer.cpu_threads))
-
-                def __exit__(self, *exc: object) -> None:
-                    torch.set_num_threads(self.before)
-
-            return _Cap()
+            before = torch.get_num_threads()
+            if self.cpu_threads and str(self.device).startswith("cpu"):
+                torch.set_num_threads(int(self.cpu_threads))
+            try:
+                yield
+            finally:
+                torch.set_num_threads(before)
 
         def _tensor(self, X: Any) -> Any:
             X = check_array(X)
@@ -185,7 +181,10 @@ class PyODDetector(BaseDetector):
                 return cuml_if(**params)
         if self.name == "autoencoder":
             params = {**AUTOENCODER_DEFAULTS, **params}
-            return _batched_autoencoder()(contamination=self._contamination, **params)
+            threads = params.pop("cpu_threads", 1)
+            detector = _batched_autoencoder()(contamination=self._contamination, **params)
+            detector.cpu_threads = threads
+            return detector
         module, cls = _PYOD[self.name]
         return getattr(importlib.import_module(module), cls)(contamination=self._contamination, **params)
 
