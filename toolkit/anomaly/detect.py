@@ -330,8 +330,6 @@ def _detect_frame(df: Any, cols: list[str], methods: list[str], keys: list[str],
                   budget_by: list[str] | None, combine: str, params: dict) -> Any:
     series = any(m in _SERIES for m in methods)
     use_time = time_col if (series or (time_col is not None and time_col in df.columns)) else None
-    if len(df) == 0:
-        return df.assign(anomaly_score=np.zeros(0), is_anomaly=np.zeros(0, dtype=bool), anomaly_rank=np.zeros(0))
     perm, codes, n = _layout(df, keys, use_time)
     xp = array_namespace(perm)
     X_all = xp.stack([_column(df, c) for c in cols], axis=1)
