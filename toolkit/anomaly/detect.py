@@ -291,7 +291,7 @@ def _detector_params(method: str, params: dict) -> dict:
     """The keyword arguments of ``params`` meant for a PyOD detector (rule settings removed)."""
     if method in _NATIVE:
         return {}
-    out = {k: v for k, v in params.items() if k not in _SERIES_PARAMS and k != "random_state"}
+    out = {k: v for k, v in params.items() if k not in (*_SERIES_PARAMS, "random_state", "progress")}
     if method in _SEEDED:
         out["random_state"] = params.get("random_state", 0)
     return out
@@ -319,7 +319,12 @@ def _method_scores(method: str, X: Any, starts: Any, params: dict, contamination
     out = xp.empty((X.shape[0],), dtype=xp.float64)
     bounds = [int(b) for b in (starts.tolist() if hasattr(starts, "tolist") else starts)]
     kwargs = _detector_params(method, params)
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    pairs = list(zip(bounds[:-1], bounds[1:]))
+    if params.get("progress", True) and len(pairs) > 1:
+        from tqdm.auto import tqdm
+
+        pairs = tqdm(pairs, desc=f"{method} per group", unit="group", leave=False)
+    for lo, hi in pairs:
         det = make_detector(method, contamination=contamination, **kwargs).fit(X[lo:hi])
         out[lo:hi] = xp.astype(xp.asarray(det.decision_scores_), xp.float64)
     return out, None
@@ -418,7 +423,7 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
            contamination: float | None = None, id_cols: str | Sequence[str] | None = None, *,
            threshold: str | None = None, k: float = 3.0, budget: int | None = None,
            budget_by: str | Sequence[str] | None = None, combine: str = "mean", time_col: str = "date",
-           sample: int = 100_000, random_state: int = 0, **params: Any) -> Any:
+           sample: int = 100_000, random_state: int = 0, progress: bool = True, **params: Any) -> Any:
     """Score rows for anomalies and flag them; per group when ``id_cols`` is given.
 
     Parameters
@@ -452,6 +457,8 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
         partition is scored with ``map_partitions``.
     random_state : int, default 0
         Seed of that sample and of the seeded detectors (iforest, autoencoder).
+    progress : bool, default True
+        Progress bar over groups when a PyOD detector is fitted group by group.
     **params
         Detector parameters (``n_neighbors``, ``half_window`` for hampel, ``period``,
         ``max_anomalies``, ``alpha`` for seasonal_esd, ...).
@@ -494,7 +501,7 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
         bby = [time_col] if (how == "budget" and time_col in df.columns) else keys
     else:
         bby = as_list(budget_by)
-    params = {**params, "random_state": random_state}
+    params = {**params, "random_state": random_state, "progress": progress}
     needs_time = any(m in _SERIES for m in methods)
     if is_dask(df):
         # values (all-NaN, constant, group sizes) are checked where the data is: on the fitting
