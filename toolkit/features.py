@@ -195,9 +195,15 @@ def _xp_of_frame(df: Any) -> Any:
     return backend.array_namespace(np.empty(0))
 
 
-def _values(df: Any, col: str, dtype: str = "float64") -> Any:
-    """Column values as a float array of the frame's array library, missing -> NaN."""
+def _values(df: Any, col: str, dtype: str = "float64", keep_float: bool = False) -> Any:
+    """Column values as a float array of the frame's array library, missing -> NaN.
+
+    ``keep_float``: a NumPy float32/float64 column is returned as it is (no copy).
+    """
     series = df[col]
+    if keep_float and not backend.is_gpu(series) and isinstance(series.dtype, np.dtype) \
+            and series.dtype in (np.float32, np.float64):
+        return series.to_numpy()
     if backend.is_gpu(series):
         return series.astype(dtype).to_cupy(na_value=float("nan"))
     if getattr(series.dtype, "kind", "O") == "b":
@@ -391,6 +397,14 @@ def _engine(xp: Any, engine: str) -> str:
     return engine
 
 
+def _kernel_input(x: Any, xp: Any, engine: str) -> Any:
+    """Values as the kernels read them: float32/float64 as they are for the compiled kernels
+    (which accumulate in float64), float64 for the array engine."""
+    if engine == "numba" and x.dtype in (np.float32, np.float64):
+        return x
+    return xp.astype(x, xp.float64, copy=False)
+
+
 def _segments(starts: Any) -> _Segments:
     """Per-row series starts (public kernel input) or an internal layout -> segments."""
     return starts if isinstance(starts, _Segments) else _Segments.from_starts(starts)
@@ -433,11 +447,10 @@ def lag_kernel(x: Any, starts: Any, k: int) -> Any:
 def _lag(x: Any, seg_starts: Any, k: int, xp: Any) -> Any:
     """:func:`lag_kernel` given the first row of every series: a shifted copy, then NaN on the
     first ``k`` rows of each series (a scatter of ``series * k`` rows, not a pass over all rows)."""
-    x = xp.astype(x, xp.float64, copy=False)
     n = x.shape[0]
     if k == 0:
-        return xp.asarray(x, copy=True)
-    out = xp.empty_like(x)
+        return xp.astype(x, xp.float64, copy=True)
+    out = xp.empty(n, dtype=xp.float64)  # float32 input is widened while it is copied
     out[: min(k, n)] = xp.nan
     if n > k:
         out[k:] = x[: n - k]
@@ -784,7 +797,7 @@ def rolling_kernel(
         min_periods = 1 if window is None else window
     parsed = [(stat, *_parse_stat(stat)) for stat in stats]
     out: dict = {}
-    x = xp.astype(x, xp.float64, copy=False)
+    x = _kernel_input(x, xp, engine)
     if engine == "numba":
         names = [s for s, kind, _ in parsed if kind != "quantile"]
         if names:
@@ -893,9 +906,10 @@ def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = 
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
     xp = backend.array_namespace(x)
-    x = xp.astype(x, xp.float64, copy=False)
+    engine = _engine(xp, engine)
+    x = _kernel_input(x, xp, engine)
     seg = _segments(starts)
-    if _engine(xp, engine) == "numba":
+    if engine == "numba":
         return _numba_kernels()["ewm"](x, seg.seg_starts, seg.seg_ends, float(alpha), int(shift))
     return _lag(_ewm_scan(x, seg, float(alpha), xp), seg.seg_starts, shift, xp)
 
@@ -1320,14 +1334,16 @@ def _ticks_per_day(dtype: Any) -> int:
 
 
 def _day_index(df: Any, time_col: str, xp: Any, check: bool = True) -> tuple[Any, int, int]:
-    """Days since the epoch per row (int64), and the first and last day."""
+    """Days since the first day per row (int64), and the first and last day since the epoch."""
     series = df[time_col]
     per_day = _ticks_per_day(series.dtype)
     t = _time_ints(df, time_col, xp, check)
     days = t // per_day
     if days.shape[0] == 0:
         return days, 0, 0
-    return days, int(xp.min(days)), int(xp.max(days))
+    first, last = int(xp.min(days)), int(xp.max(days))
+    days -= first  # in place: one temporary fewer on large panels
+    return days, first, last
 
 
 @functools.lru_cache(maxsize=32)
@@ -1402,9 +1418,8 @@ def _calendar_table(first: int, last: int, features: Sequence[str], country: str
 def _calendar_columns(df: Any, time_col: str, features: Sequence[str], country: str | None,
                       subdivisions: tuple, xp: Any, check: bool = True) -> dict[str, Any]:
     """Calendar feature arrays in input order (gathered from a per-day table)."""
-    days, first, last = _day_index(df, time_col, xp, check)
+    offset, first, last = _day_index(df, time_col, xp, check)
     table = _calendar_table(first, last, features, country, subdivisions)
-    offset = days - first
     cols = {}
     for name in features:
         values = xp.take(xp.asarray(table[name]), offset)
@@ -1492,8 +1507,8 @@ def _fourier_names(period: float, order: int) -> list[str]:
 
 def _fourier_columns(df: Any, time_col: str, terms: Sequence[tuple[float, int]], xp: Any,
                      check: bool = True) -> dict[str, Any]:
-    days, _, _ = _day_index(df, time_col, xp, check)
-    t = xp.astype(days, xp.float64)
+    offset, first, _ = _day_index(df, time_col, xp, check)
+    t = xp.astype(offset, xp.float64) + first
     cols = {}
     for period, order in terms:
         names = _fourier_names(period, order)
@@ -2059,7 +2074,7 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str = "auto"
         layout, keep = _tail_layout(layout, min(spec.lookback, FULL_HISTORY) + last_n)
         x = _values_at(df, target, layout.order)  # the kept tail, in sorted order
     else:
-        x = layout.gather(_values(df, target))
+        x = layout.gather(_values(df, target, keep_float=True))
     sfx = spec._shift_suffix
     cols: dict[str, Any] = {}
     for k in spec.lags:
