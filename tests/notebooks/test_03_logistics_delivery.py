@@ -35,3 +35,5 @@ def test_logistics_notebook(tmp_path):
                 & (ship["weight_kg"] <= PARAMS["VEHICLE_KG"])]
     assert rec["route_stops"] == len(last)
     assert 0 < rec["route_utilisation"] <= 1 and rec["route_vehicles"] >= 1 and rec["route_distance_km"] > 0
+    # the explorer, driven from code to the strongest incident, shows a day slower than the lane's usual
+    assert rec["explorer_day_delay"] > rec["explorer_lane_delay"]

@@ -32,3 +32,5 @@ def test_cross_channel_marketing_notebook(tmp_path):
     assert rec["lp_spend_moved_from_low_stock"] >= 0
     assert rec["lp_objective_capped"] <= rec["lp_objective_free"] * (1 + 1e-9)
     assert rec["fraud_recall"] >= 0.9 and rec["fraud_precision"] >= 0.7
+    # the sliders, driven to the optimiser's split, predict the optimiser's uplift
+    assert rec["explorer_uplift_at_optimum"] == pytest.approx(rec["budget_uplift_per_day"], rel=1e-3, abs=0.05)
