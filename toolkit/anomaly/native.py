@@ -383,7 +383,9 @@ class _TailDetector(BaseDetector):
         for j in range(d):
             ref = self.sorted_[j]
             order = xp.argsort(xt[j], stable=False)
-            s = xp.astype(xp.take(xt[j], order), ref.dtype)
+            s = xp.take(xt[j], order)
+            if s.dtype != ref.dtype:
+                s = xp.astype(s, ref.dtype)
             first, end = _runs_1d(xp, s)
             # training values <= s: one search; training values < s follow from the run
             # starts recorded at fit wherever s occurs in the training column
