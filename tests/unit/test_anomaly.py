@@ -71,6 +71,8 @@ def test_native_float32_equals_pyod():
     X = np.random.default_rng(3).standard_normal((2000, 6)).astype(np.float32)
     a, b = ECOD().fit(X), PyODECOD().fit(X)
     np.testing.assert_allclose(a.decision_function(X[:100]), b.decision_function(X[:100]), rtol=1e-7)
+    Y = np.random.default_rng(4).standard_normal((50, 6))  # float64 batch on a float32 fit
+    np.testing.assert_allclose(a.decision_function(Y), b.decision_function(Y), rtol=1e-10)
 
 
 @pytest.mark.parametrize("kind, theirs", [("ecod", PyODECOD), ("copod", PyODCOPOD)])

@@ -384,8 +384,9 @@ class _TailDetector(BaseDetector):
             ref = self.sorted_[j]
             order = xp.argsort(xt[j], stable=False)
             s = xp.take(xt[j], order)
-            if s.dtype != ref.dtype:
-                s = xp.astype(s, ref.dtype)
+            if s.dtype != ref.dtype:  # compare in the wider type, as PyOD's concatenation does
+                common = xp.result_type(s.dtype, ref.dtype)
+                s, ref = xp.astype(s, common), xp.astype(ref, common)
             first, end = _runs_1d(xp, s)
             # training values <= s: one search; training values < s follow from the run
             # starts recorded at fit wherever s occurs in the training column
