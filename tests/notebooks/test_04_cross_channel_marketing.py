@@ -14,9 +14,18 @@ pytestmark = pytest.mark.notebooks
 CHANNELS = ("web", "app", "marketplace", "store")
 
 
+def _run(params: dict, output_dir: Path):
+    # Now and then the notebook client never sees the kernel's reply to the cell that builds the
+    # ipywidgets explorer, although the kernel has run it (seen with nbclient 0.11 / ipykernel 7.4;
+    # jupyter/nbclient#312). That hang is the runner's, not the notebook's: fail it fast, run once more.
+    try:
+        return run_notebook(NOTEBOOK, params, output_dir=output_dir, timeout=180)
+    except TimeoutError:
+        return run_notebook(NOTEBOOK, params, output_dir=output_dir / "retry", timeout=180)
+
+
 def test_cross_channel_marketing_notebook(tmp_path):
-    run = run_notebook(NOTEBOOK, {"SCALE": 0.25, "SEED": 0, "N_DAYS": 730, "BACKEND": "cpu", "DATA_DIR": "none"},
-                       output_dir=tmp_path)
+    run = _run({"SCALE": 0.25, "SEED": 0, "N_DAYS": 730, "BACKEND": "cpu", "DATA_DIR": "none"}, tmp_path)
     rec = run.records
     assert run.html.exists() and "Report provenance" in run.html.read_text()
     data = make_retail(n_skus=50, n_locations=6, n_days=730, seed=0, progress=False)
