@@ -530,7 +530,14 @@ def _block(world: dict, block: int, first: int, last: int, seed: int, anomaly_ra
         sku=np.asarray(skus, dtype=object)[inv_sku[shrink_rows]],
         warehouse=np.asarray(wh_names, dtype=object)[inv_wh[shrink_rows]],
         date=inventory["date"].to_numpy()[shrink_rows], magnitude=panel(shrink_amount)[shrink_rows]))
-    return {"sales": sales, "orders": orders, "inventory": inventory, "shipments": shipments,
+    # Revenue the marketing response brought in: its extra demand (channel response x sku share)
+    # on the share of the day's demand that was served, at the day's price. Demand lost to
+    # stock-outs earned nothing, so it does not count towards the true ROI.
+    served = np.divide(units, demand, out=np.ones_like(units), where=demand > 0)
+    extra = world["marketing_units"][:, None, :] * share[None, :, None] * served * price
+    revenue = np.bincount(np.tile(world["channel_of_loc"], n_days * ns), weights=extra.reshape(-1),
+                          minlength=len(_CHANNELS))
+    return {"sales": sales, "orders": orders, "inventory": inventory, "shipments": shipments, "revenue": revenue,
             "truth": pd.concat(truths, ignore_index=True)}
 
 
@@ -661,7 +668,6 @@ def _iter_blocks(world: dict, seed: int, anomaly_rate: float, progress: bool) ->
         starts = tqdm(starts, desc="make_retail", unit="block")
     for block, first in enumerate(starts):
         frames = _block(world, block, first, min(first + BLOCK_SKUS, n_skus), seed, anomaly_rate, incidents)
-        frames["revenue"] = _incremental_revenue(world, frames["sales"])
         yield frames
 
 
@@ -741,20 +747,6 @@ def _placed(data: Any, backend: str | None) -> Any:
                 setattr(data, table, to_device(frame))
         return data
     return to_device(data)
-
-
-def _incremental_revenue(world: dict, sales: pd.DataFrame) -> np.ndarray:
-    """Expected revenue the marketing response adds, per channel, over the rows of ``sales``.
-
-    The extra demand of a row is the channel's response that day times the sku's popularity
-    share (see :func:`_marketing`), valued at the price charged that day.
-    """
-    share = world["popularity"] / world["popularity"].sum()
-    codes_s = sales["sku"].cat.codes.to_numpy()
-    codes_l = sales["location"].cat.codes.to_numpy()
-    day = ((sales["date"].to_numpy() - world["dates"].to_numpy()[0]) // np.timedelta64(1, "D")).astype(np.int64)
-    extra = world["marketing_units"][day, codes_l] * share[codes_s] * sales["price"].to_numpy().astype(np.float64)
-    return np.bincount(world["channel_of_loc"][codes_l], weights=extra, minlength=len(_CHANNELS))
 
 
 def _small_tables(world: dict, seed: int, anomaly_rate: float, truths: list, revenues: list) -> dict:
