@@ -173,7 +173,7 @@ def run_notebook(
     parameters: dict | None = None,
     output_dir: str | os.PathLike = "reports",
     kernel_name: str = "python3",
-    timeout: int | None = 1800,
+    timeout: int | None = 900,
     progress: bool = False,
 ) -> NotebookRun:
     """Execute a notebook with papermill and render it to HTML with a provenance header.

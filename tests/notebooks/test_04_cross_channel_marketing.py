@@ -17,7 +17,8 @@ CHANNELS = ("web", "app", "marketplace", "store")
 def _run(params: dict, output_dir: Path):
     # Now and then the notebook client never sees the kernel's reply to the cell that builds the
     # ipywidgets explorer, although the kernel has run it (seen with nbclient 0.11 / ipykernel 7.4;
-    # jupyter/nbclient#312). That hang is the runner's, not the notebook's: fail it fast, run once more.
+    # jupyter/nbclient#312; pyproject pins ipykernel<7, which has not shown it). That hang is the
+    # runner's, not the notebook's: fail it fast, run once more.
     try:
         return run_notebook(NOTEBOOK, params, output_dir=output_dir, timeout=180)
     except TimeoutError:
