@@ -208,6 +208,34 @@ def _block_factor(X: Any, y: Any, w: Any, fit_intercept: bool, block_rows: int |
     if block_rows is None:
         block_rows = _GPU_BLOCK_ROWS if _is_cupy(xp) else _CPU_BLOCK_ROWS
     R = xp.zeros((0, k), dtype=xp.float64)
+    with _one_blas_thread(xp):
+        R = _accumulate(xp, X, y, w, R, k, off, p, n, block_rows, fit_intercept)
+    R = _pad_square(xp, R, k)
+    if w is None:
+        n_pos, s_w, s_wy, s_wyy = n, float(n), float(xp.sum(y)), float(xp.sum(y * y))
+    else:
+        n_pos, s_w, s_wy, s_wyy = int(xp.sum(w > 0)), float(xp.sum(w)), float(xp.sum(w * y)), float(xp.sum(w * y * y))
+    return R, n_pos, s_w, s_wy, s_wyy
+
+
+def _one_blas_thread(xp: Any) -> Any:
+    """Host BLAS/LAPACK limited to one thread while factoring blocks.
+
+    Each block QR is small (32k x p): with several BLAS threads the per-call thread start-up and
+    barriers cost more than they save, and on a loaded machine they make the fit several times
+    slower (measured 5x on 2 shared cores). Parallelism across blocks comes from Dask instead.
+    """
+    import contextlib
+
+    if _is_cupy(xp):
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _accumulate(xp, X, y, w, R, k, off, p, n, block_rows, fit_intercept):
+    """``R = qr([R; block])`` over the row blocks of ``[sqrt(w), X sqrt(w), y sqrt(w)]``."""
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
         sw = None if w is None else xp.sqrt(w[start:stop])
@@ -219,12 +247,7 @@ def _block_factor(X: Any, y: Any, w: Any, fit_intercept: bool, block_rows: int |
         block[:, off : off + p] = X[start:stop] if sw is None else X[start:stop] * sw[:, None]
         block[:, -1] = y[start:stop] if sw is None else y[start:stop] * sw
         R = _qr_r(xp, A)
-    R = _pad_square(xp, R, k)
-    if w is None:
-        n_pos, s_w, s_wy, s_wyy = n, float(n), float(xp.sum(y)), float(xp.sum(y * y))
-    else:
-        n_pos, s_w, s_wy, s_wyy = int(xp.sum(w > 0)), float(xp.sum(w)), float(xp.sum(w * y)), float(xp.sum(w * y * y))
-    return R, n_pos, s_w, s_wy, s_wyy
+    return R
 
 
 def _pad_square(xp: Any, R: Any, k: int) -> Any:
