@@ -20,7 +20,7 @@ def test_environment_yml_has_every_runtime_dependency():
     listed = {_name(line.strip()[2:]) for line in env.splitlines() if line.strip().startswith("- ")}
     missing = [dep for dep in project["dependencies"] if CONDA_NAMES.get(_name(dep), _name(dep)) not in listed]
     assert not missing, f"environment.yml lacks {missing}"
-    assert "-e ." in env and "rapidsai" in env and "conda-forge" in env
+    assert "-e \".[data]\"" in env and "rapidsai" in env and "conda-forge" in env
 
 
 def test_pins_leave_room_for_rapids_26_10():
