@@ -39,7 +39,16 @@ Design choices (where the issue is silent):
   ``forecast + scale * quantile_q(residuals of that step)``. Forecasts and bounds are clipped
   at zero when the training target is non-negative.
 * **Frames.** pandas and cuDF frames in memory (the model runs where :mod:`toolkit.regress`
-  puts it); compute a Dask frame first (a backtest of a global model needs all series).
+  puts it). ``Forecaster.fit`` also takes a Dask DataFrame: it validates from the meta and one
+  pass of per-series counts, builds features and transforms per series partition
+  (:func:`toolkit.scale.map_series`), fits :class:`~toolkit.regress.LinearRegression` /
+  :class:`~toolkit.regress.Ridge` (or ``make_model("ridge")``) out of core by TSQR and any other
+  model on a seeded sample of about ``dask_sample_rows`` training rows, and brings only the
+  tail buffer (``spec.lookback`` rows per series) into memory, so ``predict`` runs in memory,
+  batched over all series. The frame is read in four passes (per-series statistics, drop
+  counts, the fit, the tail); persist it first when the cluster can hold it. Calibration, the
+  direct strategy, specs needing the whole history, the baselines and :func:`backtest` need an
+  in-memory frame: compute the Dask frame first.
 
 Examples
 --------
@@ -70,7 +79,7 @@ from toolkit import backend
 from toolkit.errors import DataValidationError
 from toolkit.features import FULL_HISTORY, FeatureSpec, build_features
 from toolkit.regress import _values, evaluate, make_model
-from toolkit.scale import as_list
+from toolkit.scale import as_list, map_series, partition_by_series
 
 __all__ = [
     "Forecaster",
@@ -196,6 +205,19 @@ class _PanelForecaster(BaseEstimator):
 
     def _setup(self, df: Any, id_cols: Any, time_col: str, target_col: str, exog: Sequence[str],
                stockout_col: str | None) -> None:
+        self._setup_columns(df, id_cols, time_col, target_col, exog, stockout_col)
+        if len(df) == 0:
+            _fail(target_col, "empty frame")
+        _check_duplicates(df, self.id_cols_, time_col)
+        missing = df[target_col].isna()
+        if bool(missing.any()):
+            _fail(target_col, "NaN target in training rows (fill or drop them first)", df, missing,
+                  [*self.id_cols_, time_col])
+        self.nonnegative_ = bool(float(df[target_col].min()) >= 0)
+
+    def _setup_columns(self, df: Any, id_cols: Any, time_col: str, target_col: str, exog: Sequence[str],
+                       stockout_col: str | None) -> None:
+        """Parameter, column and dtype checks that read no rows (a Dask frame answers from its meta)."""
         self.horizon = _check_horizon(self.horizon)
         if self.stockouts not in ("exclude", "include"):
             raise ValueError(f"stockouts must be 'exclude' or 'include', got {self.stockouts!r}")
@@ -203,18 +225,11 @@ class _PanelForecaster(BaseEstimator):
         self.id_cols_, self.time_col_, self.target_col_ = keys, time_col, target_col
         self.exog_ = list(exog)
         _check_columns(df, [*keys, time_col, target_col, *self.exog_], f"needed by {type(self).__name__}.fit")
-        if len(df) == 0:
-            _fail(target_col, "empty frame")
         if not str(df[time_col].dtype).startswith("datetime64"):
             _fail(time_col, f"must be datetime64, got {df[time_col].dtype}")
-        _check_duplicates(df, keys, time_col)
-        missing = df[target_col].isna()
-        if bool(missing.any()):
-            _fail(target_col, "NaN target in training rows (fill or drop them first)", df, missing, [*keys, time_col])
         self.stockout_col_ = stockout_col if stockout_col and stockout_col in df.columns else None
         freq = str(self.freq)
         self.step_ = pd.Timedelta(freq if freq[:1].isdigit() else f"1{freq}")
-        self.nonnegative_ = bool(float(df[target_col].min()) >= 0)
 
     def _loss_mask(self, df: Any) -> Any:
         """Rows that count in losses and errors (False on stock-outs when excluded)."""
@@ -383,7 +398,15 @@ class Forecaster(_PanelForecaster):
     freq : str, default "D"
         Fixed time step of the series (a pandas Timedelta string).
     calibration_windows : int, default 0
-        Backtest windows run inside ``fit`` to calibrate conformal intervals.
+        Backtest windows run inside ``fit`` to calibrate conformal intervals (in-memory frames
+        only).
+    dask_sample_rows : int, default 500_000
+        On a Dask frame, models that cannot fit out of core (all but
+        :class:`~toolkit.regress.LinearRegression`, :class:`~toolkit.regress.Ridge` and
+        ``make_model("ridge")``) are fitted on a uniform row sample of about this many training
+        rows (every row when there are fewer), drawn per partition with ``random_state``.
+    random_state : int, default 0
+        Seed of that sample.
 
     Attributes
     ----------
@@ -416,6 +439,8 @@ class Forecaster(_PanelForecaster):
         stockouts: str = "exclude",
         freq: str = "D",
         calibration_windows: int = 0,
+        dask_sample_rows: int = 500_000,
+        random_state: int = 0,
     ):
         self.model = model
         self.spec = spec
@@ -425,6 +450,8 @@ class Forecaster(_PanelForecaster):
         self.stockouts = stockouts
         self.freq = freq
         self.calibration_windows = calibration_windows
+        self.dask_sample_rows = dask_sample_rows
+        self.random_state = random_state
 
     # ---- transforms
     def _transforms(self) -> tuple[str, ...]:
@@ -517,9 +544,10 @@ class Forecaster(_PanelForecaster):
 
         Parameters
         ----------
-        df : pandas or cudf DataFrame
+        df : pandas, cudf or Dask DataFrame
             Long panel with keys, time, target, the spec's exogenous columns and optionally
-            ``stockout_col``.
+            ``stockout_col``. A Dask frame is fitted without being brought into memory (see
+            the module docstring); only the tail buffer is computed.
         id_cols, time_col, target_col : optional
             Default to the spec's.
         future_exog : list of str, optional
@@ -537,11 +565,16 @@ class Forecaster(_PanelForecaster):
         DataValidationError
             Missing columns, NaN target, duplicated (keys, time), horizon < 1, series shorter
             than the spec's lookback + 1 rows.
+        ValueError
+            On a Dask frame: ``calibration_windows > 0``, ``strategy="direct"`` or a spec with
+            expanding/EWM statistics (compute the frame first).
         """
         if self.strategy not in ("recursive", "direct"):
             raise ValueError(f"strategy must be 'recursive' or 'direct', got {self.strategy!r}")
         spec = self._spec_for(id_cols, time_col, target_col, future_exog)
         self.spec_ = spec
+        if backend.is_dask(df):
+            return self._fit_dask(df, stockout_col)
         self._setup(df, spec.id_cols, spec.time_col, spec.target_col, spec.exog, stockout_col)
         steps = self.horizon if self.strategy == "direct" else 1
         lookback = self._step_spec(steps).lookback
@@ -577,6 +610,100 @@ class Forecaster(_PanelForecaster):
         keep = from_end < self.tail_rows_ if self.tail_rows_ is not None else from_end >= 0
         self.tail_ = _take_rows(base, order[keep]).reset_index(drop=True)
         self._calibrate(df)
+        return self
+
+    def _fit_dask(self, ddf: Any, stockout_col: str | None) -> "Forecaster":
+        """Fit on a Dask frame: per-series passes over partitions, only the tail buffer computed."""
+        spec = self.spec_
+        for wanted, why in ((self.calibration_windows, "calibration_windows > 0 (a backtest needs every series)"),
+                            (self.strategy == "direct", 'strategy="direct"'),
+                            (spec.lookback >= FULL_HISTORY, "a spec with expanding or EWM statistics (predict "
+                                                            "keeps the whole history)")):
+            if wanted:
+                raise ValueError(f"Forecaster.fit on a Dask frame does not support {why}: compute the "
+                                 "frame first (ddf.compute())")
+        self._setup_columns(ddf, spec.id_cols, spec.time_col, spec.target_col, spec.exog, stockout_col)
+        keys, tcol, target = self.id_cols_, self.time_col_, self.target_col_
+        kind = ddf[target].dtype
+        if not (pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind)):
+            _fail(target, f"must be numeric, got {kind}")
+        names = self._transforms()
+        self.tail_rows_ = spec.lookback
+        self._needs_rows = spec.lookback + 1
+        exclude = self.stockouts == "exclude" and self.stockout_col_ is not None
+        stock_col = self.stockout_col_ if exclude else None
+        parts = partition_by_series(ddf, keys, tcol)
+
+        # one pass of per-series counts: validation, series table, scales, transform state
+        kw = dict(keys=keys, tcol=tcol, target_col=target, stock_col=stock_col, names=names)
+        stats = parts.map_partitions(_dask_series_stats, **kw, meta=_dask_series_stats(parts._meta, **kw))
+        stats = stats.compute().sort_values(keys).reset_index(drop=True)
+        n_rows = int(stats["_rows"].sum())
+        if n_rows == 0:
+            _fail(target, "empty frame")
+        n_dup = int(stats["_dup"].sum())
+        if n_dup:
+            shown = parts.map_partitions(_duplicated_rows, [*keys, tcol], meta=parts._meta[[*keys, tcol]])
+            _fail_counted(tcol, "duplicated (keys, time) rows", n_dup, shown.head(_KEYS_SHOWN, npartitions=-1))
+        n_nan = int(stats["_nan"].sum())
+        if n_nan:
+            shown = parts[parts[target].isna()][[*keys, tcol]].head(_KEYS_SHOWN, npartitions=-1)
+            _fail_counted(target, "NaN target in training rows (fill or drop them first)", n_nan, shown)
+        ymin = float(stats["_min"].min())
+        if "log1p" in names and ymin <= -1:
+            _fail(target, "log1p needs values > -1")
+        short = stats["_rows"] < self._needs_rows
+        if bool(short.any()):
+            _fail(target, f"series too short: fewer than {self._needs_rows} rows needed by {type(self).__name__}",
+                  stats, short, keys)
+        self.series_ = stats[keys]
+        self.last_time_ = stats["_last"].rename(tcol)
+        self.nonnegative_ = ymin >= 0
+        spread, level = _values(stats["_spread"]), _values(stats["_level"])
+        xp = backend.array_namespace(spread)
+        scale = xp.where(xp.isnan(spread) | (spread <= 0), level, spread)
+        self.scale_ = xp.where(xp.isnan(scale) | (scale <= 0), 1.0, scale)
+        if "scale" in names:
+            self.level_scale_ = _values(stats["_level_scale"])
+        if "diff" in names:
+            self.last_level_ = _values(stats["_last_level"])
+
+        # features of the transformed target, per series partition (lazy)
+        tail_cols = [*keys, tcol, *self.exog_, target]
+        cols = tail_cols + ([stock_col] if stock_col and stock_col not in tail_cols else [])
+        meta = parts._meta[cols].astype({target: "float64"})
+        base = map_series(parts, _dask_transform, keys, tcol, meta=meta, columns=cols, **kw)
+        feats = build_features(base, spec)
+        fkw = dict(target_col=target, stock_col=stock_col, features=list(spec.feature_names))
+        flags = feats.map_partitions(_drop_flags, **fkw, meta=_drop_flags(feats._meta, **fkw))
+        per_part = backend.to_host(flags.map_partitions(_flag_counts, meta=_flag_counts(flags._meta)).compute())
+        dropped = per_part[list(flags.columns)].sum()
+        self.report_ = FitReport(n_rows, n_rows - int(dropped.sum()), {
+            "transform_warmup": int(dropped["_no_target"]), "stockout": int(dropped["_stock"]),
+            "feature_warmup": int(dropped["_bad_feat"])})
+        if self.report_.rows_used == 0:
+            _fail(target, "no training rows left after the feature warm-up and stock-outs")
+        train = feats[~flags.any(axis=1)]
+        # partitions left without training rows (a shuffle can leave some empty) are skipped
+        kept = np.flatnonzero((per_part["_rows"] - per_part[list(flags.columns)].sum(axis=1)).to_numpy() > 0)
+        if len(kept) < train.npartitions:
+            train = train.partitions[kept.tolist()]
+
+        model = self.model if self.model is not None else make_model("gradient_boosting")
+        if _fits_dask(model, ddf):
+            fitted = clone(model).fit(train[list(spec.feature_names)], train[target])
+        else:
+            if self.report_.rows_used > self.dask_sample_rows:
+                train = train.sample(frac=self.dask_sample_rows / self.report_.rows_used,
+                                     random_state=self.random_state)
+            sample = train[[*spec.feature_names, target]].compute().reset_index(drop=True)
+            fitted = clone(model).fit(sample[list(spec.feature_names)], _values(sample[target]))
+        self.models_ = [fitted]
+        self.model_ = fitted
+        tail = map_series(base, _dask_tail, keys, tcol, meta=base._meta[tail_cols], keys=keys, n=self.tail_rows_,
+                          columns=tail_cols)
+        self.tail_ = tail.compute().sort_values([*keys, tcol]).reset_index(drop=True)
+        self.residuals_ = None
         return self
 
     def _fit_kwargs(self) -> dict:
@@ -629,6 +756,81 @@ class Forecaster(_PanelForecaster):
         xp = backend.array_namespace(preds[0])
         point = self._inverse(xp.concat(preds), h)
         return self._output(grid, point, quantiles)
+
+
+def _fits_dask(model: Any, ddf: Any) -> bool:
+    """True for the models that fit a Dask matrix out of core (blocked QR in toolkit.regress)."""
+    from toolkit.regress import LinearRegression, Model, Ridge
+
+    if isinstance(model, Model):
+        return model.name == "ridge" and not backend.is_gpu(ddf)
+    return isinstance(model, (LinearRegression, Ridge))
+
+
+def _fail_counted(column: str, problem: str, count: int, shown: Any) -> None:
+    """Like :func:`_fail` with the count and a few offending rows already computed."""
+    rows = [tuple(r) for r in backend.to_host(shown).itertuples(index=False)]
+    raise DataValidationError(f"column {column!r}: {problem} ({count} rows; e.g. {rows})", column=column)
+
+
+def _duplicated_rows(part: Any, subset: list[str]) -> Any:
+    return part.loc[part.duplicated(subset=subset), subset]
+
+
+def _transformed(part: Any, keys: list[str], target_col: str, names: tuple[str, ...]) -> tuple[Any, Any]:
+    """(log1p/scale-transformed target, per-series mean abs before scaling) of a series-sorted partition."""
+    z = part[target_col].astype("float64")
+    if "log1p" in names:
+        z = np.log1p(z.where(z > -1))
+    level = z.abs().groupby([part[k] for k in keys], observed=True).transform("mean")
+    level = level.where(level > 0, 1.0)
+    if "scale" in names:
+        z = z / level
+    return z, level
+
+
+def _dask_series_stats(part: Any, keys: list[str], tcol: str, target_col: str, stock_col: str | None,
+                       names: tuple[str, ...]) -> Any:
+    """One row per series of a series partition: row/NaN/duplicate counts, last time, min, scales."""
+    y = part[target_col].astype("float64")
+    masked = y.where(~part[stock_col].astype(bool)) if stock_col else y
+    z, level = _transformed(part, keys, target_col, names)
+    by = [part[k] for k in keys]
+    work = part[keys].assign(
+        _rows=1, _nan=y.isna().astype("int64"), _dup=part.duplicated(subset=[*keys, tcol]).astype("int64"),
+        _last=part[tcol], _min=y, _spread=masked.groupby(by, observed=True).diff().abs(),
+        _level=masked.abs(), _level_scale=level, _last_level=z,
+    )
+    return work.groupby(keys, observed=True, sort=True).agg({
+        "_rows": "sum", "_nan": "sum", "_dup": "sum", "_last": "max", "_min": "min", "_spread": "mean",
+        "_level": "mean", "_level_scale": "first", "_last_level": "last",
+    }).reset_index()
+
+
+def _dask_transform(part: Any, columns: list[str], keys: list[str], tcol: str, target_col: str,
+                    stock_col: str | None, names: tuple[str, ...]) -> Any:
+    """The partition's ``columns`` with the target transformed as ``Forecaster._forward`` does."""
+    z, _ = _transformed(part, keys, target_col, names)
+    if "diff" in names:
+        z = z.groupby([part[k] for k in keys], observed=True).diff()
+    return part[columns].assign(**{target_col: z})
+
+
+def _drop_flags(part: Any, target_col: str, stock_col: str | None, features: list[str]) -> Any:
+    """Why each row leaves training: no (transformed) target, stock-out, feature warm-up (exclusive)."""
+    no_target = part[target_col].isna()
+    stock = part[stock_col].astype(bool) & ~no_target if stock_col else no_target & False
+    bad_feat = part[features].isna().any(axis=1) & ~no_target & ~stock
+    return part[[]].assign(_no_target=no_target, _stock=stock, _bad_feat=bad_feat)
+
+
+def _flag_counts(flags: Any) -> Any:
+    """One row: the partition's row count and the count of each drop reason."""
+    return flags.sum().to_frame().T.astype("int64").assign(_rows=len(flags))
+
+
+def _dask_tail(part: Any, keys: list[str], n: int, columns: list[str]) -> Any:
+    return part[columns].groupby(keys, observed=True).tail(n)
 
 
 def _small_batch_threads(n_rows: int) -> Any:

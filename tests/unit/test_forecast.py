@@ -289,3 +289,66 @@ def test_bad_input_raises_data_validation_error():
         fcm.Forecaster(LinearRegression(), SPEC).fit(train, future_exog=["price"])
     with pytest.raises(DataValidationError, match="'units'.*too short"):
         fcm.SeasonalNaive(season=7).fit(train.head(3))
+
+
+# --------------------------------------------------------------------------- Dask frames
+
+
+def _dask_train(h=6, npartitions=4):
+    dd = pytest.importorskip("dask.dataframe")
+    df = _panel(n_series=4, n_days=80)
+    df["stockout"] = np.random.default_rng(3).random(len(df)) < 0.05
+    train, future = _split(df, h)
+    # sorted by date: every series is spread over every input partition
+    return train, future, dd.from_pandas(train.sort_values("date"), npartitions=npartitions)
+
+
+@pytest.mark.parametrize("transform", [None, ["log1p", "scale", "diff"]])
+def test_dask_fit_matches_in_memory_fit_and_forecasts(transform):
+    train, future, ddf = _dask_train()
+    assert ddf.npartitions >= 3
+    mem = fcm.Forecaster(LinearRegression(), SPEC, horizon=6, target_transform=transform).fit(train)
+    dk = fcm.Forecaster(LinearRegression(), SPEC, horizon=6, target_transform=transform).fit(ddf)
+    np.testing.assert_allclose(dk.model_.coef_, mem.model_.coef_, rtol=1e-7)
+    assert dk.report_ == mem.report_
+    if transform is None:  # independent reference: OLS on the complete non-stock-out rows
+        feats = build_features(train, SPEC).dropna(subset=SPEC.feature_names)
+        feats = feats[~feats["stockout"]]
+        ref = sklm.LinearRegression().fit(feats[SPEC.feature_names].astype(float), feats["units"])
+        np.testing.assert_allclose(dk.model_.coef_, ref.coef_, rtol=1e-7)
+        assert dk.report_.rows_used == len(feats)
+    assert len(dk.tail_) == 4 * SPEC.lookback
+    got, expected = dk.predict(future_df=future), mem.predict(future_df=future)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-7)
+
+
+def test_dask_fit_samples_rows_for_models_without_dask_support():
+    train, future, ddf = _dask_train()
+    # a sample at least as large as the training rows is all of them: same fit as in memory
+    full = fcm.Forecaster(sklm.LinearRegression(), SPEC, horizon=6, dask_sample_rows=10_000).fit(ddf)
+    mem = fcm.Forecaster(sklm.LinearRegression(), SPEC, horizon=6).fit(train)
+    np.testing.assert_allclose(full.model_.coef_, mem.model_.coef_, rtol=1e-7)
+    np.testing.assert_allclose(full.predict(future_df=future)["forecast"],
+                               mem.predict(future_df=future)["forecast"], rtol=1e-7)
+    small = fcm.Forecaster(sklm.HuberRegressor(), SPEC, horizon=6, dask_sample_rows=60).fit(ddf)
+    out = small.predict(future_df=future)
+    assert out.shape == (4 * 6, 4) and np.isfinite(out["forecast"]).all()
+    assert out["sku"].astype(str).tolist() == sorted(future["sku"].astype(str).tolist())
+
+
+def test_dask_fit_rejects_what_needs_memory_and_validates():
+    train, _, ddf = _dask_train()
+    with pytest.raises(ValueError, match="calibration_windows.*compute"):
+        fcm.Forecaster(LinearRegression(), SPEC, calibration_windows=2).fit(ddf)
+    with pytest.raises(ValueError, match="direct.*compute"):
+        fcm.Forecaster(LinearRegression(), SPEC, strategy="direct").fit(ddf)
+    bad = train.copy()
+    bad.loc[[3, 7], "units"] = np.nan
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(DataValidationError, match="'units'.*NaN target.*2 rows"):
+        fcm.Forecaster(LinearRegression(), SPEC).fit(dd.from_pandas(bad, npartitions=3))
+    dup = pd.concat([train, train.head(2)], ignore_index=True)
+    with pytest.raises(DataValidationError, match="'date'.*duplicated.*2 rows"):
+        fcm.Forecaster(LinearRegression(), SPEC).fit(dd.from_pandas(dup, npartitions=3))
+    with pytest.raises(DataValidationError, match="'price'.*missing"):
+        fcm.Forecaster(LinearRegression(), SPEC).fit(ddf, future_exog=["price"])
