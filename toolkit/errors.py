@@ -7,6 +7,8 @@ the column, the rule that failed, how many rows break it and a few offending key
 
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 __all__ = ["DataValidationError", "BackendUnavailableError"]
 
 
@@ -31,6 +33,39 @@ class DataValidationError(ValueError):
     def __init__(self, message: str, column: str | None = None):
         super().__init__(message)
         self.column = column
+
+    @classmethod
+    def for_column(
+        cls,
+        column: str,
+        problem: str,
+        count: int | None = None,
+        examples: Iterable[Any] | None = None,
+        limit: int = 5,
+    ) -> "DataValidationError":
+        """The error in the toolkit's one message format: column, problem, count, a few examples.
+
+        Parameters
+        ----------
+        column : str
+            The offending column.
+        problem : str
+            What is wrong, e.g. ``"negative values"``.
+        count : int, optional
+            How many rows break the rule.
+        examples : iterable, optional
+            Offending keys or rows; the first ``limit`` are shown.
+
+        Examples
+        --------
+        >>> str(DataValidationError.for_column("units", "negative values", 3, ["a", "b"]))
+        "column 'units': negative values (3 offending rows; e.g. ['a', 'b'])"
+        """
+        message = f"column {column!r}: {problem}"
+        if count is not None:
+            shown = list(examples)[:limit] if examples is not None else []
+            message += f" ({count} offending rows" + (f"; e.g. {shown}" if shown else "") + ")"
+        return cls(message, column=column)
 
 
 class BackendUnavailableError(RuntimeError):

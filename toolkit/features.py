@@ -131,13 +131,7 @@ _KEYS_SHOWN = 5
 
 
 def _fail(column: str, problem: str, count: int | None = None, keys: Any = None) -> None:
-    message = f"column {column!r}: {problem}"
-    if count is not None:
-        message += f" ({count} offending rows"
-        if keys is not None and len(keys):
-            message += f"; e.g. {keys}"
-        message += ")"
-    raise DataValidationError(message, column=column)
+    raise DataValidationError.for_column(column, problem, count, keys, limit=_KEYS_SHOWN)
 
 
 def _check_columns(df: Any, columns: Sequence[str], purpose: str) -> None:

@@ -150,7 +150,7 @@ def test_bad_routing_arguments_raise_before_solving(kwargs, column):
         plan_routes(stops, (0.0, 0.0), id_col="id", **{"time_limit": 0.1, **kwargs})
     assert err.value.column == column
     if kwargs == {"capacity": 2.0}:
-        assert "'c'" in str(err.value) and "1 rows" in str(err.value)
+        assert "'c'" in str(err.value) and "1 offending rows" in str(err.value)
 
 
 @pytest.mark.parametrize("column, value", [("demand", -1.0), ("demand", np.nan), ("x", np.inf)])

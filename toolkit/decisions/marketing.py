@@ -100,13 +100,7 @@ def _hill_slope(x: Any, half_sat: float, shape: float) -> Any:
 
 
 def _fail(column: str, problem: str, count: int | None = None, keys: Sequence[Any] | None = None) -> None:
-    text = f"column {column!r}: {problem}"
-    if count is not None:
-        text += f" ({count} rows"
-        if keys is not None and len(keys):
-            text += f"; e.g. {list(keys)[:_KEYS_SHOWN]}"
-        text += ")"
-    raise DataValidationError(text, column=column)
+    raise DataValidationError.for_column(column, problem, count, keys, limit=_KEYS_SHOWN)
 
 
 def _require(frame: Any, columns: Sequence[str], purpose: str) -> None:
