@@ -667,8 +667,7 @@ def _iter_blocks(world: dict, seed: int, anomaly_rate: float, progress: bool) ->
 
         starts = tqdm(starts, desc="make_retail", unit="block")
     for block, first in enumerate(starts):
-        frames = _block(world, block, first, min(first + BLOCK_SKUS, n_skus), seed, anomaly_rate, incidents)
-        yield frames
+        yield _block(world, block, first, min(first + BLOCK_SKUS, n_skus), seed, anomaly_rate, incidents)
 
 
 # --------------------------------------------------------------------------- public API
