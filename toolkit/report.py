@@ -9,8 +9,8 @@ IPython.)
 
 :func:`run_notebook` executes a notebook with papermill (parameters injected after the cell
 tagged ``parameters``), then writes an HTML report whose first cell is a provenance header:
-toolkit version, backend, versions of the main packages, the parameters (seed included),
-the date and the run time.
+toolkit version, backend, versions of the main packages, every parameter in force (the
+notebook's defaults overridden by the injected values, seed included), the date and the run time.
 
 Examples
 --------
@@ -168,6 +168,22 @@ def _provenance_markdown(info: dict) -> str:
     )
 
 
+def _default_parameters(path: Path) -> dict[str, Any]:
+    """The values of the notebook's ``parameters`` cell (as papermill reads them), so the report
+    names every parameter in force, the seed included, not only the injected ones."""
+    import ast
+
+    import papermill
+
+    defaults = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        try:
+            defaults[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            defaults[name] = info["default"]
+    return defaults
+
+
 def run_notebook(
     path: str | os.PathLike,
     parameters: dict | None = None,
@@ -217,7 +233,7 @@ def run_notebook(
     )
     seconds = time.perf_counter() - start
     nb = nbformat.read(str(executed), as_version=4)
-    info = provenance(parameters, seconds)
+    info = provenance({**_default_parameters(executed), **(parameters or {})}, seconds)
     header = nbformat.v4.new_markdown_cell(_provenance_markdown(info))
     nb.metadata["toolkit_provenance"] = info
     nbformat.write(nb, str(executed))

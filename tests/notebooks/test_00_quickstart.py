@@ -17,7 +17,8 @@ def test_quickstart_records_what_the_data_says(tmp_path):
     run = run_notebook(NOTEBOOK, {"SCALE": 0.1, "SEED": 3, "N_DAYS": 365, "BACKEND": "cpu", "DATA_DIR": "none"},
                        output_dir=tmp_path)
     rec = run.records
-    assert run.html.exists() and "Report provenance" in run.html.read_text()
+    html = run.html.read_text()
+    assert "Report provenance" in html and "SEED=3" in html and "N_DAYS=365" in html
     assert read_records(run.notebook) == rec
     data = make_retail(n_skus=20, n_locations=6, n_days=365, seed=3, progress=False)
     assert rec["sales_rows"] == len(data.sales) == 20 * 6 * 365

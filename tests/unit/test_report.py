@@ -37,3 +37,16 @@ def test_cli_parameters_are_literals_when_possible():
     assert _parameter("SCALE=0.2") == ("SCALE", 0.2)
     assert _parameter("BACKEND=cpu") == ("BACKEND", "cpu")
     assert _parameter("N=[1, 2]") == ("N", [1, 2])
+
+
+def test_default_parameters_are_read_from_the_tagged_cell(tmp_path):
+    from toolkit.report import _default_parameters
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('SEED = 7\nBACKEND = "auto"\nSIZES = [1, 2]')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), params]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    assert _default_parameters(path) == {"SEED": 7, "BACKEND": "auto", "SIZES": [1, 2]}
