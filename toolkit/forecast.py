@@ -763,7 +763,7 @@ def _fits_dask(model: Any, ddf: Any) -> bool:
     from toolkit.regress import LinearRegression, Model, Ridge
 
     if isinstance(model, Model):
-        return model.name == "ridge" and not backend.is_gpu(ddf)
+        return model.accepts_dask(backend.is_gpu(ddf))
     return isinstance(model, (LinearRegression, Ridge))
 
 

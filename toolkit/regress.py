@@ -634,6 +634,15 @@ _GPU_MODELS = {
 }
 
 
+# Out-of-core fits of Dask collections with cuDF/CuPy partitions (one GPU per worker): cuML's
+# Dask estimators. "ridge" needs none: toolkit.regress.Ridge factors Dask partitions itself.
+_DASK_GPU_MODELS = {
+    "lasso": ("cuml.dask.linear_model", "Lasso", {}),
+    "elasticnet": ("cuml.dask.linear_model", "ElasticNet", {}),
+    "random_forest": ("cuml.dask.ensemble", "RandomForestRegressor", {}),
+}
+
+
 def _importable(module: str) -> bool:
     try:
         importlib.import_module(module)
@@ -678,8 +687,23 @@ class Model(RegressorMixin, BaseEstimator):
     def __sklearn_clone__(self) -> "Model":
         return type(self)(self.name, **self.params)
 
-    def _spec(self, on_gpu: bool) -> tuple[str, str, dict, bool]:
+    def accepts_dask(self, on_gpu: bool) -> bool:
+        """True when this model fits a Dask collection out of core: ``ridge`` always (blocked QR),
+        ``lasso``/``elasticnet``/``random_forest`` on GPU partitions when ``cuml.dask`` imports."""
+        if self.name == "ridge":
+            return True
+        return on_gpu and self.name in _DASK_GPU_MODELS and _importable(_DASK_GPU_MODELS[self.name][0])
+
+    def _spec(self, on_gpu: bool, on_dask: bool = False) -> tuple[str, str, dict, bool]:
         """(module, class, defaults, host_copy) for this model and input location."""
+        if on_dask and self.name != "ridge":
+            if not self.accepts_dask(on_gpu):
+                raise TypeError(
+                    f"model {self.name!r} cannot fit a Dask collection here: use 'ridge' or LinearRegression "
+                    "(out of core on any backend), cuML's Dask estimators (lasso, elasticnet, random_forest on "
+                    "GPU partitions with cuml installed), or fit on a sample (Forecaster does: dask_sample_rows)")
+            module, cls, defaults = _DASK_GPU_MODELS[self.name]
+            return module, cls, defaults, False
         if on_gpu and self.name in _GPU_MODELS:
             module, cls, defaults = _GPU_MODELS[self.name]
             if _importable(module):
@@ -693,7 +717,8 @@ class Model(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X, y : arrays or frames (numpy/pandas -> scikit-learn; cupy/cudf -> cuML where it exists)
+        X, y : arrays or frames (numpy/pandas -> scikit-learn; cupy/cudf -> cuML where it exists;
+            Dask collections -> :meth:`accepts_dask` models only, cuML's Dask estimators on GPU)
         sample_weight : array, optional
 
         Returns
@@ -701,7 +726,7 @@ class Model(RegressorMixin, BaseEstimator):
         self
         """
         on_gpu = backend.is_gpu(X)
-        module, cls, defaults, host_copy = self._spec(on_gpu)
+        module, cls, defaults, host_copy = self._spec(on_gpu, backend.is_dask(X))
         estimator = getattr(importlib.import_module(module), cls)(**{**defaults, **self.params})
         if host_copy:
             X, y = backend.to_host(X), backend.to_host(y)

@@ -369,3 +369,19 @@ def test_bad_input_raises_data_validation_error(data):
         rg.time_series_splits(np.arange(10), None, 1, 0)
     with pytest.raises(DataValidationError, match="'forecast'.*missing"):
         rg.evaluate(pd.DataFrame({"sku": ["a"], "location": ["w"], "units": [1.0]}))
+
+
+def test_dask_input_goes_to_out_of_core_models_only(monkeypatch):
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 7})
+    y = pd.Series(2.0 * X["a"] - X["b"] + 1.0)
+    dX, dy = dd.from_pandas(X, npartitions=3), dd.from_pandas(y, npartitions=3)
+    ridge = rg.make_model("ridge", alpha=1e-9).fit(dX, dy)
+    np.testing.assert_allclose(ridge.estimator_.coef_, [2.0, -1.0], atol=1e-6)
+    with pytest.raises(TypeError, match="'lasso' cannot fit a Dask collection"):
+        rg.make_model("lasso").fit(dX, dy)
+    assert not rg.make_model("random_forest").accepts_dask(on_gpu=True) or rg._importable("cuml.dask")
+    # With cuML's Dask estimators importable, GPU partitions go to them (module chosen without importing it).
+    monkeypatch.setattr(rg, "_importable", lambda module: True)
+    assert rg.make_model("lasso")._spec(on_gpu=True, on_dask=True)[:2] == ("cuml.dask.linear_model", "Lasso")
+    assert rg.make_model("random_forest").accepts_dask(on_gpu=True)
+    assert not rg.make_model("huber").accepts_dask(on_gpu=True)
