@@ -4,7 +4,7 @@ For each size the script
 
 1. generates the synthetic supply chain straight to partitioned Parquet with
    :func:`toolkit.datasets.write_parquet` (memory bounded by one block of 256 skus; one core),
-2. runs :func:`toolkit.scale.run_pipeline` on a :func:`toolkit.scale.cluster` (one
+2. runs :func:`toolkit.pipeline.run_pipeline` on a :func:`toolkit.scale.cluster` (one
    single-thread worker process per core): cleanse -> features -> OLS fit (TSQR over
    partitions) -> per-series anomaly scores, the scores written to Parquet,
 3. prints wall time (generation, fit pass, score pass), rows per second and the peak resident
@@ -14,7 +14,7 @@ For each size the script
 A small warm-up run first lets every worker import the toolkit and load its compiled numba
 kernels, so the first size is not charged for it.
 
-The fit pass is everything :func:`toolkit.scale.run_pipeline` computes eagerly: the OLS fit
+The fit pass is everything :func:`toolkit.pipeline.run_pipeline` computes eagerly: the OLS fit
 (one pass) and the anomaly detector's row count and fitting sample (two more passes inside
 :func:`toolkit.anomaly.detect`); the score pass computes and writes the scores.
 
@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from toolkit import scale
+from toolkit import pipeline, scale
 from toolkit.datasets import load_parquet, write_parquet
 
 N_LOCATIONS, N_DAYS = 5, 730
@@ -113,7 +113,7 @@ def run_size(client, rows_wanted: float, work: Path, check: bool) -> dict:
         t1 = time.perf_counter()
         sales = scale.read_parquet_dataset(data_dir, "sales")
         # checked size: the detector is fitted on every row (not a sample) so that pandas and Dask agree
-        result = scale.run_pipeline(sales, detector_sample=rows if check else 100_000)
+        result = pipeline.run_pipeline(sales, detector_sample=rows if check else 100_000)
         t2 = time.perf_counter()
         result.scores.to_parquet(out_dir, write_index=False)
         t3 = time.perf_counter()
@@ -126,7 +126,7 @@ def run_size(client, rows_wanted: float, work: Path, check: bool) -> dict:
     if check:
         sales_pd = load_parquet(data_dir, tables=("sales",)).sales
         t4 = time.perf_counter()
-        reference = scale.run_pipeline(sales_pd).scores
+        reference = pipeline.run_pipeline(sales_pd).scores
         t5 = time.perf_counter()
         got = pd.read_parquet(out_dir)
         print(f"  pandas in-memory pipeline (this process) {t5 - t4:.1f} s vs Dask {fit + score:.1f} s "
@@ -156,7 +156,7 @@ def main() -> None:
               f"{client.dataframe_backend}, memory limit {gib(next(iter(info))['memory_limit'])} per worker")
         start = time.perf_counter()
         warm = write_parquet(work / "warm-up", n_skus=2 * 256, n_locations=2, n_days=60, progress=False)
-        scale.run_pipeline(scale.read_parquet_dataset(warm, "sales")).scores.to_parquet(work / "warm-up-scores")
+        pipeline.run_pipeline(scale.read_parquet_dataset(warm, "sales")).scores.to_parquet(work / "warm-up-scores")
         print(f"warm-up (worker imports, numba kernels), not counted: {time.perf_counter() - start:.1f} s")
         for i, size in enumerate(sizes):
             results.append(run_size(client, size, work, check=(i == 0 and size <= CHECK_MAX_ROWS)))

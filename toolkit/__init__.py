@@ -27,6 +27,8 @@ _SUBMODULES = (
     "errors",
     "features",
     "forecast",
+    "panel",
+    "pipeline",
     "plots",
     "regress",
     "report",

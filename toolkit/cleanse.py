@@ -88,7 +88,7 @@ import pandas as pd
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list, is_partitioned_by_series, partition_by_series
+from toolkit.panel import as_list, is_partitioned_by_series, partition_by_series
 
 __all__ = [
     "Column",

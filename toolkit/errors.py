@@ -1,7 +1,9 @@
 """The toolkit's exceptions, in one place.
 
 ``DataValidationError`` is raised for bad input before any work starts; its message names
-the column, the rule that failed, how many rows break it and a few offending keys.
+the column (or the parameter), the rule that failed, how many rows break it and a few
+offending keys. :mod:`toolkit.panel` builds every such message through the two constructors
+below, so the format is the same in every module.
 ``BackendUnavailableError`` is raised when a GPU backend is asked for and none is usable.
 """
 
@@ -30,9 +32,10 @@ class DataValidationError(ValueError):
     toolkit.errors.DataValidationError: column 'units': 3 negative values (keys: ...)
     """
 
-    def __init__(self, message: str, column: str | None = None):
+    def __init__(self, message: str, column: str | None = None, parameter: str | None = None):
         super().__init__(message)
         self.column = column
+        self.parameter = parameter
 
     @classmethod
     def for_column(
@@ -66,6 +69,23 @@ class DataValidationError(ValueError):
             shown = list(examples)[:limit] if examples is not None else []
             message += f" ({count} offending rows" + (f"; e.g. {shown}" if shown else "") + ")"
         return cls(message, column=column)
+
+    @classmethod
+    def for_parameter(cls, name: str, problem: str, value: Any = ..., choices: Iterable[Any] | None = None
+                      ) -> "DataValidationError":
+        """The error for a bad argument: the parameter, the problem, the value given, the valid choices.
+
+        Examples
+        --------
+        >>> str(DataValidationError.for_parameter("method", "unknown method", "zz", ["iqr", "zscore"]))
+        "parameter 'method': unknown method, got 'zz'; choose from ['iqr', 'zscore']"
+        """
+        message = f"parameter {name!r}: {problem}"
+        if value is not ...:
+            message += f", got {value!r}"
+        if choices is not None:
+            message += f"; choose from {list(choices)}"
+        return cls(message, parameter=name)
 
 
 class BackendUnavailableError(RuntimeError):

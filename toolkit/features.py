@@ -76,7 +76,7 @@ import numpy as np
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list, map_series
+from toolkit.panel import as_list, map_series
 
 __all__ = [
     "FeatureSpec",

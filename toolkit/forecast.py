@@ -79,7 +79,7 @@ from toolkit import backend
 from toolkit.errors import DataValidationError
 from toolkit.features import FULL_HISTORY, FeatureSpec, build_features
 from toolkit.regress import _values, evaluate, make_model
-from toolkit.scale import as_list, map_series, partition_by_series
+from toolkit.panel import as_list, map_series, partition_by_series
 
 __all__ = [
     "Forecaster",

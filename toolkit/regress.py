@@ -58,7 +58,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list
+from toolkit.panel import as_list
 
 __all__ = [
     "LinearRegression",

@@ -1,97 +1,60 @@
-"""Scale-out with Dask: clusters, series-aware partitioning and the out-of-core pipeline.
+"""Scale-out with Dask: clusters and lazy reading of the partitioned datasets.
 
-The same calls take a pandas/cuDF frame or a Dask frame; this module supplies what the Dask
-side needs:
+The same verbs take a pandas/cuDF frame or a Dask frame (:mod:`toolkit.panel.partitions`
+holds the one strategy for per-series work on Dask: series-whole partitions). This module
+supplies what a user needs around it:
 
 * :func:`cluster` starts (or connects to) a Dask cluster and returns its ``Client`` as a
   context manager: a ``dask_cuda.LocalCUDACluster`` (one worker per visible GPU, an RMM pool,
   cuDF spilling) when a usable GPU and dask-cuda are present, otherwise a ``LocalCluster``
   sized to the machine. For its lifetime Dask's ``dataframe.backend`` is ``"cudf"`` or
   ``"pandas"`` to match.
-* :func:`partition_by_series` shuffles a frame so that each series lies whole in one
-  partition, sorted by ``id_cols + [time_col]``, and records the fact; :func:`map_series` is
-  what the per-series functions of the other modules call: it makes sure of the layout
-  (shuffling only when needed) and runs an in-memory function on every partition, lazily.
 * :func:`read_parquet_dataset` reads the partitioned Parquet written by
   :func:`toolkit.datasets.write_parquet` lazily, one partition per file, with the same
   categories in every partition, and without any shuffle: the writer puts whole skus in each
   file, so the frame is recorded as series-partitioned as it is read.
-* :func:`run_pipeline` is the end-to-end pipeline of the scaling notebook and benchmark:
-  cleanse -> features -> OLS fit -> per-series anomaly scores, on pandas, cuDF or Dask input.
+* :func:`partition_by_series`, :func:`map_series` and friends are re-exported from
+  :mod:`toolkit.panel.partitions` for users who lay out a Dask frame themselves.
 
-Design choices
---------------
-* **The layout registry.** Dask collections carry no user metadata that survives
-  ``map_partitions``, so the layout is recorded in a registry keyed by the collection's name
-  (its graph token). :func:`map_series` registers its own output, so chained per-series
-  calls shuffle once. A frame recorded as partitioned by coarser keys (``["sku"]``) holds
-  finer series (``["sku", "location"]``) whole as well. :func:`assume_partitioned_by_series`
-  records a layout known by construction (files written per block of skus, the output of a
-  per-series step that keeps each partition's rows) without checking it.
-* **Two passes, nothing persisted.** :func:`run_pipeline` on Dask reads the data twice: once
-  to fit the regression (TSQR factors per partition, summed on the client) and once, lazily,
-  to score. Recomputing cheap upstream steps costs less than persisting a feature matrix
-  larger than memory, and keeps peak memory bounded by a few partitions per worker.
-* **Anomaly scores on Pearson residuals, fitted on a sample.** Residuals are divided by a
-  Poisson standard deviation ``sqrt(max(yhat, 0) + 1)`` so that a surprise on a slow mover and
-  on a fast mover compare; one detector (:func:`toolkit.anomaly.detect`, robust z by default)
-  is fitted on all rows in memory, or on a sample of ``detector_sample`` rows on Dask, and
-  every partition is scored in parallel. Fitting per series instead ranks the ordinary sales
-  of intermittent series (median absolute deviation near 0) above injected spikes.
-* **Cluster ownership.** The client returned by :func:`cluster` closes the cluster it started
-  and restores Dask's configuration when closed (or when its ``with`` block ends); with
-  ``address=`` it only disconnects.
+The end-to-end pipeline of the scaling notebook lives in :mod:`toolkit.pipeline`.
+
+Cluster ownership: the client returned by :func:`cluster` closes the cluster it started and
+restores Dask's configuration when closed (or when its ``with`` block ends); with
+``address=`` it only disconnects.
 
 Examples
 --------
->>> import pandas as pd, dask.dataframe as dd
->>> from toolkit.scale import partition_by_series, map_series
->>> df = pd.DataFrame({"sku": [1, 2, 1, 2], "date": pd.to_datetime(["2024-01-02", "2024-01-01",
-...                    "2024-01-01", "2024-01-02"]), "units": [1.0, 2.0, 3.0, 4.0]})
->>> ddf = partition_by_series(dd.from_pandas(df, npartitions=2), "sku", "date")
->>> out = map_series(ddf, lambda part: part.assign(lag1=part.groupby("sku")["units"].shift(1)),
-...                  id_cols="sku", time_col="date")
->>> sorted(out.compute()["lag1"].dropna().tolist())
-[2.0, 3.0]
+>>> from toolkit.scale import cluster
+>>> with cluster(n_workers=1, gpu=False, dashboard_address=None) as client:  # doctest: +SKIP
+...     client.submit(sum, [1, 2]).result()
+3
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from toolkit import backend
-from toolkit.backend import is_dask
 from toolkit.errors import BackendUnavailableError, DataValidationError
+from toolkit.panel.partitions import (
+    assume_partitioned_by_series,
+    is_partitioned_by_series,
+    map_series,
+    partition_by_series,
+)
 
 __all__ = [
-    "as_list",
     "cluster",
     "partition_by_series",
     "is_partitioned_by_series",
     "assume_partitioned_by_series",
     "map_series",
     "read_parquet_dataset",
-    "run_pipeline",
-    "pipeline_spec",
-    "PipelineResult",
 ]
 
-DEFAULT_ID_COLS = ("sku", "location")
 _SKU_TABLES = {"sales": "date", "inventory": "date"}  # tables written per block of skus, with their time column
-_LAYOUT: dict[str, tuple[tuple[str, ...], str]] = {}
-
-
-def as_list(cols: str | Sequence[str] | None) -> list[str]:
-    """``id_cols`` as a list: a single name becomes a one-element list, ``None`` an empty one."""
-    if cols is None:
-        return []
-    if isinstance(cols, str):
-        return [cols]
-    return list(cols)
 
 
 # --------------------------------------------------------------------------- clusters
@@ -261,167 +224,6 @@ def cluster(
     return client_class(local, owned_cluster=local, dataframe_backend="pandas")
 
 
-# --------------------------------------------------------------------------- series layout
-
-
-def _register(ddf: Any, id_cols: Sequence[str], time_col: str) -> Any:
-    _LAYOUT[ddf._name] = (tuple(id_cols), time_col)
-    return ddf
-
-
-def is_partitioned_by_series(ddf: Any, id_cols: str | Sequence[str], time_col: str) -> bool:
-    """True when ``ddf`` is known to hold every series of ``id_cols`` whole in one partition.
-
-    A frame partitioned by coarser keys (``["sku"]``) also holds finer series
-    (``["sku", "location"]``) whole, so the recorded keys need only be a subset.
-    """
-    layout = _LAYOUT.get(getattr(ddf, "_name", None))
-    if layout is None:
-        return False
-    keys, recorded_time = layout
-    return set(keys) <= set(as_list(id_cols)) and recorded_time == time_col
-
-
-def assume_partitioned_by_series(ddf: Any, id_cols: str | Sequence[str], time_col: str) -> Any:
-    """Record, without checking, that ``ddf`` already holds each series whole in one partition.
-
-    For layouts known by construction: files written per block of series, or the output of a
-    per-series step that keeps each partition's rows (a series cannot leave its partition).
-    A wrong claim gives wrong per-series results, so prefer :func:`partition_by_series`
-    when in doubt.
-
-    Parameters
-    ----------
-    ddf : dask.dataframe.DataFrame
-    id_cols : str or list of str
-        Keys whose series are whole in a partition (coarser keys cover finer series).
-    time_col : str
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        ``ddf`` itself, now recognised by :func:`is_partitioned_by_series`.
-    """
-    if not is_dask(ddf):
-        raise TypeError("assume_partitioned_by_series expects a Dask DataFrame")
-    _check_layout_columns(ddf, as_list(id_cols), time_col)
-    return _register(ddf, as_list(id_cols), time_col)
-
-
-def _check_layout_columns(ddf: Any, keys: list[str], time_col: str) -> None:
-    if not keys:
-        raise ValueError("id_cols must name at least one column")
-    missing = [c for c in [*keys, time_col] if c not in ddf.columns]
-    if missing:
-        raise DataValidationError(
-            f"column {missing[0]!r}: missing (needed to partition by series); columns are {list(ddf.columns)}",
-            column=missing[0],
-        )
-    kind = str(ddf._meta[time_col].dtype)
-    if not kind.startswith("datetime64"):
-        raise DataValidationError(f"column {time_col!r}: dtype {kind}, expected datetime64 (the time column)",
-                                  column=time_col)
-
-
-def _sort_partition(part: Any, order: list[str]) -> Any:
-    return part.sort_values(order, kind="stable") if len(part) > 1 else part
-
-
-def partition_by_series(
-    ddf: Any,
-    id_cols: str | Sequence[str],
-    time_col: str,
-    npartitions: int | None = None,
-) -> Any:
-    """Shuffle ``ddf`` so each series lies whole in one partition, sorted by time.
-
-    Rows are assigned to partitions by a hash of the key values (categorical keys hash by
-    value, so partitions whose categories differ still agree), then each partition is sorted
-    by ``id_cols + [time_col]``. A frame already recorded with a compatible layout is
-    returned as is unless another ``npartitions`` is asked for.
-
-    Parameters
-    ----------
-    ddf : dask.dataframe.DataFrame
-        Long-format panel (pandas- or cudf-backed partitions).
-    id_cols : str or list of str
-        Series keys.
-    time_col : str
-        Datetime column; each partition is sorted by ``id_cols + [time_col]``.
-    npartitions : int, optional
-        Output partitions (default: keep the input's count).
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        Lazy frame, recorded as series-partitioned for :func:`map_series`.
-
-    Raises
-    ------
-    TypeError
-        ``ddf`` is not a Dask DataFrame.
-    DataValidationError
-        A key or the time column is missing, or the time column is not datetime64.
-
-    Examples
-    --------
-    >>> import pandas as pd, dask.dataframe as dd
-    >>> df = pd.DataFrame({"sku": list("abab"), "date": pd.date_range("2024-01-01", periods=4),
-    ...                    "units": [1.0, 2.0, 3.0, 4.0]})
-    >>> parts = partition_by_series(dd.from_pandas(df, npartitions=2), "sku", "date", npartitions=3)
-    >>> parts.npartitions
-    3
-    """
-    if not is_dask(ddf):
-        raise TypeError("partition_by_series expects a Dask DataFrame")
-    keys = as_list(id_cols)
-    _check_layout_columns(ddf, keys, time_col)
-    if npartitions is not None and (int(npartitions) != npartitions or npartitions < 1):
-        raise ValueError(f"npartitions must be a positive integer, got {npartitions}")
-    if is_partitioned_by_series(ddf, keys, time_col) and npartitions in (None, ddf.npartitions):
-        return ddf
-    shuffled = ddf.shuffle(on=keys, npartitions=int(npartitions or ddf.npartitions))
-    ordered = shuffled.map_partitions(_sort_partition, [*keys, time_col], meta=ddf._meta)
-    return _register(ordered, keys, time_col)
-
-
-def map_series(
-    ddf: Any,
-    func: Callable[..., Any],
-    id_cols: str | Sequence[str],
-    time_col: str,
-    meta: Any = None,
-    **kwargs: Any,
-) -> Any:
-    """Run an in-memory per-series ``func`` on every partition of a series-partitioned frame.
-
-    Parameters
-    ----------
-    ddf : dask.dataframe.DataFrame
-        Input; shuffled with :func:`partition_by_series` first unless already laid out so.
-    func : callable
-        ``func(partition, **kwargs) -> frame``; it may add, change or drop rows of a series
-        but not move rows between series, so its output stays registered as
-        series-partitioned.
-    id_cols, time_col : as in :func:`partition_by_series`.
-    meta : frame, optional
-        Empty frame describing the output; computed by running ``func`` on ``ddf._meta``
-        when omitted.
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        Lazy result, registered as series-partitioned.
-    """
-    keys = as_list(id_cols)
-    if not is_partitioned_by_series(ddf, keys, time_col):
-        ddf = partition_by_series(ddf, keys, time_col)
-    if meta is None:
-        meta = func(ddf._meta, **kwargs)
-    out = ddf.map_partitions(func, meta=meta, **kwargs)
-    return _register(out, keys, time_col)
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -500,199 +302,5 @@ def read_parquet_dataset(
                       meta=meta, label=f"read-{table}", enforce_metadata=False)
     time_col = _SKU_TABLES.get(table)
     if folder.is_dir() and time_col is not None and "sku" in meta.columns and time_col in meta.columns:
-        _register(ddf, ["sku"], time_col)
+        assume_partitioned_by_series(ddf, ["sku"], time_col)
     return ddf
-
-
-# --------------------------------------------------------------------------- pipeline
-
-
-@dataclasses.dataclass
-class PipelineResult:
-    """What :func:`run_pipeline` returns.
-
-    Attributes
-    ----------
-    model : toolkit.regress.LinearRegression
-        The OLS model fitted on every complete row (out of core on Dask input), or the
-        model passed to :func:`run_pipeline`.
-    scores : frame
-        One row per complete row, sorted by series and time within each partition:
-        ``id_cols``, ``time_col``, ``target_col``, ``prediction``, ``residual``,
-        ``pearson_residual`` and, from :func:`toolkit.anomaly.detect`, ``anomaly_score``
-        (higher is more anomalous) and ``is_anomaly``. Lazy on Dask input.
-    feature_names : list of str
-        Regressors, in ``model.coef_`` order.
-    """
-
-    model: Any
-    scores: Any
-    feature_names: list
-
-    @property
-    def rows_fit(self) -> int:
-        """Rows the regression was fitted on."""
-        return int(self.model.n_samples_)
-
-
-def pipeline_spec(target_col: str = "units", id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
-                  time_col: str = "date") -> Any:
-    """The feature set of :func:`run_pipeline`: lags, rolling means, calendar, yearly Fourier, price and promo.
-
-    Returns
-    -------
-    toolkit.features.FeatureSpec
-    """
-    from toolkit.features import FeatureSpec
-
-    return FeatureSpec(lags=(1, 7, 14, 28), rolling={7: ("mean",), 28: ("mean", "std")},
-                       calendar=("dayofweek",), fourier=((365.25, 2),), exog=("price", "promo"),
-                       target_col=target_col, id_cols=tuple(as_list(id_cols)), time_col=time_col)
-
-
-def _predict_frame(frame: Any, model: Any, names: list[str], keys: list[str], time_col: str,
-                   target_col: str) -> Any:
-    """Complete rows (every feature and the target present) with prediction and residual.
-
-    Works on a whole in-memory panel or on one partition holding whole series; rows come out
-    sorted by ``keys + [time_col]``.
-    """
-    complete = frame.dropna(subset=[*names, target_col])
-    part = complete.sort_values([*keys, time_col], kind="stable")
-    out = part[[*keys, time_col, target_col]].reset_index(drop=True)
-    n = len(out)
-    out["prediction"] = _array(model.predict(part[names].astype("float64"))) if n else 0.0
-    out["residual"] = out[target_col].astype("float64") - out["prediction"]
-    out["pearson_residual"] = out["residual"] / (out["prediction"].clip(lower=0.0) + 1.0) ** 0.5
-    return out
-
-
-def _array(series: Any) -> Any:
-    """The values of a pandas or cuDF Series as a numpy or cupy array."""
-    return series.to_cupy() if backend.is_gpu(series) else series.to_numpy()
-
-
-def _fit_inputs(frame: Any, names: list[str], target_col: str) -> tuple[Any, Any]:
-    """X and y of the complete rows; on Dask both come from the same partition tasks.
-
-    ``regress`` turns X and y into delayed partitions separately, and Dask's optimizer fuses
-    each of them with the whole upstream graph, which would compute the features twice;
-    splitting delayed partitions of one frame keeps a single upstream task per partition.
-    """
-    complete = frame.dropna(subset=[*names, target_col])
-    if not is_dask(complete):
-        return complete[names].astype("float64"), complete[target_col].astype("float64")
-    import dask
-    import dask.dataframe as dd
-
-    parts = complete[[*names, target_col]].to_delayed()
-    xs = [dask.delayed(_columns)(p, names) for p in parts]
-    ys = [dask.delayed(_columns)(p, target_col) for p in parts]
-    X = dd.from_delayed(xs, meta=_columns(complete._meta, names), verify_meta=False)
-    y = dd.from_delayed(ys, meta=_columns(complete._meta, target_col), verify_meta=False)
-    return X, y
-
-
-def _columns(part: Any, cols: Any) -> Any:
-    return part[cols].astype("float64")
-
-
-def run_pipeline(
-    sales: Any,
-    spec: Any = None,
-    fill_method: str = "ffill",
-    target_col: str = "units",
-    id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
-    time_col: str = "date",
-    model: Any = None,
-    detector: str = "robust_z",
-    detector_sample: int = 100_000,
-    random_state: int = 0,
-) -> PipelineResult:
-    """Cleanse -> features -> OLS fit -> per-series anomaly scores, in memory or out of core.
-
-    1. :func:`toolkit.cleanse.fill_missing` fills missing targets forward within each series;
-    2. :func:`toolkit.features.build_features` computes ``spec`` (default
-       :func:`pipeline_spec`);
-    3. :class:`toolkit.regress.LinearRegression` is fitted on every row whose features and
-       target are all present (TSQR over partitions on Dask);
-    4. each row's Pearson residual ``(y - yhat) / sqrt(max(yhat, 0) + 1)`` (the residual in
-       units of a Poisson standard deviation, so slow and fast movers are comparable) is
-       scored by :func:`toolkit.anomaly.detect` (robust z-score by default).
-
-    Rows whose features are incomplete (the first ``spec.lookback`` days of each series, or
-    a series that starts with missing units) are neither fitted nor scored:
-    ``len(sales) - result.rows_fit`` of them when the model was fitted here.
-
-    Parameters
-    ----------
-    sales : pandas, cudf or Dask DataFrame
-        Daily panel with ``id_cols``, ``time_col``, ``target_col`` and the exogenous columns
-        of ``spec`` (``price``, ``promo`` by default). A Dask frame is laid out by series
-        first unless already recorded so (:func:`read_parquet_dataset` frames are).
-    spec : toolkit.features.FeatureSpec, optional
-    fill_method : str, default "ffill"
-        ``method`` of :func:`toolkit.cleanse.fill_missing`.
-    target_col, id_cols, time_col : str
-        As everywhere in the toolkit.
-    model : fitted regressor, optional
-        Score with this model (e.g. one fitted on the whole data) instead of fitting one;
-        it must take the columns of ``spec.feature_names``.
-    detector : str, default "robust_z"
-        ``method`` of :func:`toolkit.anomaly.detect`, fitted on the Pearson residuals of all
-        series together and flagging with its own rule.
-    detector_sample : int, default 100_000
-        Dask input: the detector is fitted on a random sample of this many scored rows, then
-        every partition is scored in parallel (all rows when there are fewer; then the scores
-        equal the in-memory ones).
-    random_state : int, default 0
-        Seed of that sample.
-
-    Returns
-    -------
-    PipelineResult
-        The regression is fitted (one pass over the data); ``scores`` is lazy on Dask input
-        (computing or writing it is the second pass).
-
-    Examples
-    --------
-    >>> from toolkit.datasets import make_retail
-    >>> from toolkit.scale import run_pipeline
-    >>> data = make_retail(n_skus=4, n_locations=2, n_days=90, progress=False)
-    >>> result = run_pipeline(data.sales)
-    >>> result.scores.columns.tolist()
-    ['sku', 'location', 'date', 'units', 'prediction', 'residual', 'pearson_residual', 'anomaly_score', 'is_anomaly']
-    """
-    from toolkit import anomaly, cleanse, features, regress
-
-    keys = as_list(id_cols)
-    spec = spec if spec is not None else pipeline_spec(target_col, keys, time_col)
-    if list(spec.id_cols) != keys or spec.time_col != time_col or spec.target_col != target_col:
-        raise ValueError("spec.id_cols/time_col/target_col must match the pipeline's id_cols/time_col/target_col")
-    names = list(spec.feature_names)
-    columns = (sales._meta if is_dask(sales) else sales).columns
-    for col in [*keys, time_col, target_col, *spec.exog]:
-        if col not in columns:
-            raise DataValidationError(f"column {col!r}: missing (needed by run_pipeline); columns are {list(columns)}",
-                                      column=col)
-    frame = sales
-    if is_dask(frame):
-        frame = partition_by_series(frame, keys, time_col)
-    filled = cleanse.fill_missing(frame, cols=target_col, method=fill_method, id_cols=keys, time_col=time_col)
-    if is_dask(filled):
-        # a per-series fill keeps every row in its partition: the layout survives
-        assume_partitioned_by_series(filled, keys, time_col)
-    feats = features.build_features(filled, spec)
-    if model is None:
-        model = regress.LinearRegression().fit(*_fit_inputs(feats, names, target_col))
-    predict = functools.partial(_predict_frame, model=model, names=names, keys=keys, time_col=time_col,
-                                target_col=target_col)
-    if is_dask(feats):
-        residuals = map_series(feats, predict, keys, time_col, meta=predict(feats._meta))
-    else:
-        residuals = predict(feats)
-    scores = anomaly.detect(residuals, "pearson_residual", method=detector, time_col=time_col,
-                            sample=detector_sample, random_state=random_state)
-    if "anomaly_rank" in scores.columns:  # only the in-memory path ranks (a global rank needs a sort)
-        scores = scores.drop(columns=["anomaly_rank"])
-    return PipelineResult(model=model, scores=scores, feature_names=names)

@@ -17,7 +17,7 @@ import numpy as np
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list
+from toolkit.panel import as_list
 
 __all__ = ["select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
            "DeliveryExplorer", "budget_what_if", "BudgetExplorer"]

@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.gpu
 pytest.importorskip("cupy")
 
-from toolkit import scale  # noqa: E402
+from toolkit import pipeline, scale  # noqa: E402
 from toolkit.datasets import make_retail, write_parquet  # noqa: E402
 
 KEYS = ["sku", "location", "date"]
@@ -47,8 +47,8 @@ def test_pipeline_on_cudf_matches_pandas(written):
     host = scale.read_parquet_dataset(written, "sales", backend_name="cpu")
     device = scale.read_parquet_dataset(written, "sales", backend_name="gpu")
     with dask.config.set(scheduler="sync"):
-        ref = scale.run_pipeline(host)
-        res = scale.run_pipeline(device)
+        ref = pipeline.run_pipeline(host)
+        res = pipeline.run_pipeline(device)
         assert is_gpu(res.scores)
         got = _sorted(to_host(res.scores).compute())
         expected = _sorted(ref.scores.compute())
@@ -71,8 +71,8 @@ def test_cuda_cluster_one_worker_per_gpu_with_cudf_backend():
         import dask.dataframe as dd
 
         ddf = dd.from_pandas(sales, npartitions=3).to_backend("cudf")
-        res = scale.run_pipeline(ddf)
+        res = pipeline.run_pipeline(ddf)
         got = _sorted(res.scores.compute().to_pandas())
     assert dask.config.get("dataframe.backend") == before
-    expected = _sorted(scale.run_pipeline(sales).scores)
+    expected = _sorted(pipeline.run_pipeline(sales).scores)
     np.testing.assert_allclose(got["anomaly_score"], expected["anomaly_score"], rtol=1e-5, atol=1e-6)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import scale
+from toolkit import pipeline
 from toolkit.datasets import load_parquet
 from toolkit.report import read_records, run_notebook
 
@@ -28,7 +28,7 @@ def test_scaling_notebook_matches_the_in_memory_pipeline(tmp_path):
     assert rec["workers"] == 2 and rec["dataframe_backend"] == "pandas"
     # the same data through the pandas pipeline, in this process
     root = Path(params["DATA_DIR"]) / f"retail-{n_skus}x3x120-seed1"
-    reference = scale.run_pipeline(load_parquet(root, tables=("sales",)).sales)
+    reference = pipeline.run_pipeline(load_parquet(root, tables=("sales",)).sales)
     assert rec["rows_fit"] == reference.rows_fit == rec["scored_rows"] == len(reference.scores)
     assert rec["r2"] == pytest.approx(reference.model.r2_, rel=1e-9)
     # the slice run in memory with the out-of-core model gives the out-of-core predictions

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit import scale
+from toolkit import pipeline, scale
 from toolkit.datasets import load_parquet, make_retail, write_parquet
 from toolkit.errors import BackendUnavailableError, DataValidationError
 
@@ -55,12 +55,6 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- layout
-
-
-def test_as_list():
-    assert scale.as_list("sku") == ["sku"]
-    assert scale.as_list(("sku", "location")) == ["sku", "location"]
-    assert scale.as_list(None) == []
 
 
 @pytest.mark.parametrize("npartitions", [None, 3, 7])
@@ -122,7 +116,7 @@ def test_partition_by_series_validates_before_work():
         scale.partition_by_series(ddf, "sku", "date", npartitions=0)
     with pytest.raises(ValueError, match="id_cols"):
         scale.partition_by_series(ddf, [], "date")
-    with pytest.raises(TypeError, match="Dask"):
+    with pytest.raises(DataValidationError, match="parameter 'ddf'.*Dask"):
         scale.partition_by_series(_panel(), "sku", "date")
 
 
@@ -156,7 +150,7 @@ def test_assume_partitioned_by_series_records_without_shuffle():
     ddf = _split(_panel(), 3)
     assert scale.assume_partitioned_by_series(ddf, "sku", "date") is ddf
     assert scale.is_partitioned_by_series(ddf, ["sku", "location"], "date")
-    with pytest.raises(TypeError):
+    with pytest.raises(DataValidationError, match="Dask"):
         scale.assume_partitioned_by_series(_panel(), "sku", "date")
 
 
@@ -208,7 +202,7 @@ def small_sales():
 
 @pytest.fixture(scope="module")
 def pandas_result(small_sales):
-    return scale.run_pipeline(small_sales)
+    return pipeline.run_pipeline(small_sales)
 
 
 def test_pipeline_ols_matches_sklearn_and_scores_are_robust_z_of_pearson_residuals(small_sales, pandas_result):
@@ -217,7 +211,7 @@ def test_pipeline_ols_matches_sklearn_and_scores_are_robust_z_of_pearson_residua
     from toolkit import cleanse, features
 
     res = pandas_result
-    spec = scale.pipeline_spec()
+    spec = pipeline.pipeline_spec()
     feats = features.build_features(cleanse.fill_missing(small_sales), spec)
     complete = feats.dropna(subset=[*spec.feature_names, "units"])
     X = complete[spec.feature_names].astype("float64").to_numpy()
@@ -249,7 +243,7 @@ def test_pipeline_dask_equals_pandas_with_series_split(small_sales, pandas_resul
     shuffled = small_sales.sample(frac=1.0, random_state=1).reset_index(drop=True)
     ddf = _split(shuffled, 4)
     with dask.config.set(scheduler="sync"):
-        res = scale.run_pipeline(ddf)
+        res = pipeline.run_pipeline(ddf)
         got = _sorted(res.scores.compute())
     ref = _sorted(pandas_result.scores)
     pd.testing.assert_frame_equal(got[KEYS + ["units"]], ref[KEYS + ["units"]])
@@ -265,7 +259,7 @@ def test_pipeline_dask_equals_pandas_with_series_split(small_sales, pandas_resul
 def test_pipeline_dask_detector_fitted_on_a_sample_ranks_like_pandas(small_sales, pandas_result):
     ddf = _split(small_sales.sample(frac=1.0, random_state=2).reset_index(drop=True), 3)
     with dask.config.set(scheduler="sync"):
-        got = scale.run_pipeline(ddf, detector_sample=2000).scores.compute()
+        got = pipeline.run_pipeline(ddf, detector_sample=2000).scores.compute()
     ref = pandas_result.scores
     assert len(got) == len(ref) > 2000
     top = lambda df: set(map(tuple, df.nlargest(25, "anomaly_score")[KEYS].astype(str).values))  # noqa: E731
@@ -276,11 +270,11 @@ def test_pipeline_dask_detector_fitted_on_a_sample_ranks_like_pandas(small_sales
 
 
 def test_pipeline_rejects_a_spec_for_other_columns(small_sales):
-    spec = scale.pipeline_spec(id_cols="sku")
+    spec = pipeline.pipeline_spec(id_cols="sku")
     with pytest.raises(ValueError, match="id_cols"):
-        scale.run_pipeline(small_sales, spec=spec)
+        pipeline.run_pipeline(small_sales, spec=spec)
     with pytest.raises(DataValidationError, match="'price'"):
-        scale.run_pipeline(small_sales.drop(columns=["price"]))
+        pipeline.run_pipeline(small_sales.drop(columns=["price"]))
 
 
 # --------------------------------------------------------------------------- clusters
@@ -322,10 +316,10 @@ def split_sales():
 
 @pytest.mark.slow
 def test_pipeline_survives_a_killed_worker(split_sales):
-    expected = _sorted(scale.run_pipeline(split_sales).scores)
+    expected = _sorted(pipeline.run_pipeline(split_sales).scores)
     ddf = dd.from_pandas(split_sales.sample(frac=1.0, random_state=0), npartitions=8, sort=False)
     with scale.cluster(n_workers=2, memory_limit="2GiB", dashboard_address=None) as client:
-        res = scale.run_pipeline(ddf)
+        res = pipeline.run_pipeline(ddf)
 
         def slow(part):
             time.sleep(0.4)
@@ -361,7 +355,7 @@ def test_pipeline_completes_with_less_memory_than_the_data(many_parts):
     sales = scale.read_parquet_dataset(many_parts, "sales")
     assert sales.npartitions == 16
     data_bytes = int(sales.memory_usage(deep=True).sum().compute(scheduler="sync"))
-    expected = _sorted(scale.run_pipeline(load_parquet(many_parts, tables=("sales",)).sales).scores)
+    expected = _sorted(pipeline.run_pipeline(load_parquet(many_parts, tables=("sales",)).sales).scores)
     limit = data_bytes // 2  # each worker may hold half the data (Dask refuses tasks whose inputs exceed it)
     # workers may not pause or restart on this tiny limit; they must spill instead
     with dask.config.set({"distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": False}):
@@ -373,7 +367,7 @@ def test_pipeline_completes_with_less_memory_than_the_data(many_parts):
         wait(held)
         spilled = client.run(lambda dask_worker: len(dask_worker.data.slow))
         assert sum(spilled.values()) > 0, "nothing was spilled to disk"
-        res = scale.run_pipeline(scale.assume_partitioned_by_series(held, "sku", "date"), detector_sample=10**6)
+        res = pipeline.run_pipeline(scale.assume_partitioned_by_series(held, "sku", "date"), detector_sample=10**6)
         # gather partition by partition: no worker may hold the whole result
         got = _sorted(pd.concat(client.gather(client.compute(res.scores.to_delayed()))))
     pd.testing.assert_frame_equal(got[KEYS + ["units"]], expected[KEYS + ["units"]])

@@ -32,7 +32,7 @@ from toolkit.anomaly.native import _TailDetector
 from toolkit.anomaly.rules import IQR, RobustZ
 from toolkit.backend import array_namespace, frame_lib, is_gpu, to_host
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list
+from toolkit.panel import as_list
 
 __all__ = ["alarms", "explain"]
 

@@ -53,16 +53,13 @@ from toolkit.anomaly.rules import (
     iqr_score,
     robust_z,
     seasonal_esd,
-    segment_ids,
-    segment_quantile,
-    segment_sort,
-    segment_sum,
 )
 from toolkit.backend import array_namespace, frame_lib, is_dask, is_gpu
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list
+from toolkit.kernels.segments import segment_ids, segment_quantile, segment_rank, segment_sort, segment_sum, standardize
+from toolkit.panel import as_list
 
-__all__ = ["detect", "apply_threshold", "segment_threshold", "segment_rank", "standardize", "METHODS", "OUTPUT_COLUMNS"]
+__all__ = ["detect", "apply_threshold", "segment_threshold", "METHODS", "OUTPUT_COLUMNS"]
 
 OUTPUT_COLUMNS = ("anomaly_score", "is_anomaly", "anomaly_rank")
 _SEGMENT_TABULAR = ("ecod", "copod", "robust_z", "iqr")
@@ -73,42 +70,6 @@ _THRESHOLDS = ("contamination", "mad", "rule", "budget")
 
 
 # --------------------------------------------------------------------------- array kernels
-def segment_rank(scores: Any, starts: Any) -> Any:
-    """Rank of each score inside its segment, 1 for the highest; NaN scores get NaN.
-
-    Parameters
-    ----------
-    scores : array (n,), rows of each segment contiguous
-    starts : array (n_groups + 1,)
-
-    Returns
-    -------
-    array (n,) float64
-    """
-    xp = array_namespace(scores)
-    n = scores.shape[0]
-    srt, order = segment_sort(xp.reshape(-scores, (-1, 1)), starts)
-    gid = segment_ids(starts, n)
-    pos = xp.arange(n, dtype=xp.int64) - xp.take(starts[:-1], gid)
-    rank = xp.zeros((n,), dtype=xp.float64)
-    rank[order[:, 0]] = xp.astype(pos + 1, xp.float64)
-    return xp.where(xp.isnan(scores), xp.nan, rank)
-
-
-def standardize(scores: Any, starts: Any) -> Any:
-    """Z-score of ``scores`` inside each segment (NaN ignored; a constant segment gives 0)."""
-    xp = array_namespace(scores)
-    ok = ~xp.isnan(scores)
-    v = xp.where(ok, scores, 0.0)
-    cnt = segment_sum(xp.astype(ok, xp.float64), starts)
-    mean = segment_sum(v, starts) / xp.maximum(cnt, 1.0)
-    gid = segment_ids(starts, scores.shape[0])
-    dev = xp.where(ok, scores - xp.take(mean, gid), 0.0)
-    sd = xp.sqrt(segment_sum(dev * dev, starts) / xp.maximum(cnt, 1.0))
-    s = xp.take(sd, gid)
-    return xp.where(ok, xp.where(s > 0, dev / xp.where(s > 0, s, 1.0), 0.0), xp.nan)
-
-
 def segment_threshold(scores: Any, starts: Any, how: str = "mad", *, contamination: float | None = None,
                       k: float = 3.0, cut: float | None = None) -> Any:
     """Score threshold of each segment: a quantile (``contamination``), ``median + k * MAD``
@@ -536,7 +497,7 @@ def _score_partition(part: Any, cols: list[str], fitted: list, center: list, how
 def _detect_dask(ddf: Any, cols: list[str], methods: list[str], keys: list[str], time_col: str, how: str,
                  contamination: float | None, k: float, budget: int | None, bby: list[str], combine: str,
                  sample: int, random_state: int, params: dict) -> Any:
-    from toolkit.scale import map_series
+    from toolkit.panel import map_series
 
     if keys:
         if how == "budget" and bby != keys:

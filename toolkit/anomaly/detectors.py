@@ -39,8 +39,9 @@ from typing import Any
 
 from pyod.models.base import BaseDetector
 
-from toolkit.anomaly.native import COPOD, ECOD, check_contamination, quantile
+from toolkit.anomaly.native import COPOD, ECOD, check_contamination
 from toolkit.anomaly.rules import IQR, RobustZ
+from toolkit.kernels.segments import quantile
 from toolkit.backend import array_namespace, is_gpu, to_host
 
 __all__ = ["make_detector", "DETECTORS", "PyODDetector", "AUTOENCODER_DEFAULTS"]

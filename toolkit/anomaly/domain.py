@@ -24,10 +24,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from toolkit.anomaly.detect import _column, _layout, _starts
-from toolkit.anomaly.rules import robust_scale, segment_ids
+from toolkit.anomaly.rules import robust_scale
+from toolkit.kernels.segments import segment_ids
 from toolkit.backend import array_namespace, frame_lib, is_dask, is_gpu
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list, map_series
+from toolkit.panel import as_list, map_series
 
 __all__ = ["group_robust_z", "order_line_anomalies", "inventory_shrink", "carrier_delays", "click_fraud"]
 

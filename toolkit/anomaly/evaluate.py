@@ -28,7 +28,7 @@ import numpy as np
 
 from toolkit.backend import to_host
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list
+from toolkit.panel import as_list
 
 __all__ = ["evaluate", "TRUTH_KEYS"]
 

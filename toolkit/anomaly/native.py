@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -46,8 +45,9 @@ from pyod.models.base import BaseDetector
 
 from toolkit.backend import array_namespace
 from toolkit.errors import DataValidationError
+from toolkit.kernels.segments import quantile, segment_ids, segment_order
 
-__all__ = ["ECOD", "COPOD", "check_contamination", "quantile", "segment_ids", "segment_order", "segment_tail_scores",
+__all__ = ["ECOD", "COPOD", "check_contamination", "segment_tail_scores",
            "tail_scores_from_counts"]
 
 
@@ -66,27 +66,6 @@ def check_contamination(contamination: Any) -> float:
     if not (0.0 < value <= 0.5):
         raise DataValidationError(f"contamination must lie in (0, 0.5], got {contamination!r}")
     return value
-
-
-def quantile(x: Any, q: float) -> Any:
-    """Linear-interpolation quantile of a 1-d array (numpy's default method), on any namespace.
-
-    The array API has no quantile; this sorts and interpolates, as ``numpy.percentile`` does.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> float(quantile(np.array([1.0, 2.0, 3.0, 4.0]), 0.5))
-    2.5
-    """
-    xp = array_namespace(x)
-    s = xp.sort(xp.reshape(x, (-1,)))
-    n = s.shape[0]
-    pos = q * (n - 1)
-    lo = int(math.floor(pos))
-    hi = min(lo + 1, n - 1)
-    frac = pos - lo
-    return s[lo] + (s[hi] - s[lo]) * frac
 
 
 def _skew_sign(n: Any, mean: Any, m2: Any, m3: Any, eps: float, xp: Any) -> Any:
@@ -189,31 +168,6 @@ def _runs_1d(xp: Any, s: Any) -> tuple[Any, Any]:
     starts = xp.nonzero(new)[0]
     ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype)])
     return xp.take(starts, run), xp.take(ends, run)
-
-
-def segment_ids(starts: Any, n_rows: int) -> Any:
-    """Group id of each row from segment boundaries ``starts`` (length n_groups + 1)."""
-    xp = array_namespace(starts)
-    marks = xp.zeros((n_rows + 1,), dtype=xp.int64)
-    if starts.shape[0] > 2:
-        marks[starts[1:-1]] = 1
-    return xp.cumulative_sum(marks[:n_rows])
-
-
-def segment_order(xt: Any, gid: Any, n_groups: int, stable: bool = False) -> Any:
-    """Per row of ``xt`` (d, n): the permutation sorting by (group, value); NaN last in a group.
-
-    Two passes: sort by value, then a stable sort by group id. Group ids are cast to the
-    smallest unsigned integer that holds them, because numpy sorts 8- and 16-bit keys stably
-    with a radix sort (linear time). ``stable=True`` keeps equal values in row order.
-    """
-    xp = array_namespace(xt)
-    d, n = xt.shape
-    o1 = xp.argsort(xt, axis=1, stable=stable)
-    code = xp.uint8 if n_groups <= 2**8 else (xp.uint16 if n_groups <= 2**16 else xp.int64)
-    g1 = xp.reshape(xp.take(xp.astype(gid, code), xp.reshape(o1, (-1,))), (d, n))
-    o2 = xp.argsort(g1, axis=1, stable=True)
-    return xp.take_along_axis(o1, o2, axis=1)
 
 
 def segment_tail_scores(values: Any, starts: Any, kind: str = "ecod", eps: float | None = None) -> Any:

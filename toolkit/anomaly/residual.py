@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 from toolkit.backend import is_dask, is_gpu
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list
+from toolkit.panel import as_list
 
 __all__ = ["residual_anomalies", "quantile_column"]
 

@@ -41,15 +41,12 @@ from typing import Any
 import numpy as np
 from pyod.models.base import BaseDetector
 
-from toolkit.anomaly.native import check_contamination, quantile, segment_ids, segment_order
+from toolkit.anomaly.native import check_contamination
 from toolkit.backend import array_namespace
 from toolkit.errors import DataValidationError
+from toolkit.kernels.segments import quantile, segment_ids, segment_quantile, segment_sort, segment_sum
 
 __all__ = [
-    "segment_ids",
-    "segment_sort",
-    "segment_quantile",
-    "segment_sum",
     "robust_z",
     "iqr_score",
     "hampel",
@@ -60,68 +57,6 @@ __all__ = [
 
 MAD_SCALE = 1.4826
 MEAN_AD_SCALE = 1.2533
-
-
-def segment_sum(values: Any, starts: Any) -> Any:
-    """Sums of ``values`` (n_rows, ...) over each segment, via one cumulative sum."""
-    xp = array_namespace(values)
-    v = xp.astype(values, xp.float64)
-    zero = xp.zeros((1, *v.shape[1:]), dtype=xp.float64)
-    c = xp.concat([zero, xp.cumulative_sum(v, axis=0)], axis=0)
-    return xp.take(c, starts[1:], axis=0) - xp.take(c, starts[:-1], axis=0)
-
-
-def segment_sort(values: Any, starts: Any, stable: bool = True) -> tuple[Any, Any]:
-    """Sort each column of ``values`` (n_rows, d) inside each segment; NaN last in a segment.
-
-    ``stable=True`` keeps equal values in row order (needed for ranks); quantiles do not care.
-
-    Returns
-    -------
-    sorted_values : array (n_rows, d)
-    order : array (n_rows, d) of int
-        ``sorted_values[:, j] = values[order[:, j], j]``.
-    """
-    xp = array_namespace(values)
-    n_rows, d = values.shape
-    xt = xp.ascontiguousarray(values.T)
-    order = segment_order(xt, segment_ids(starts, n_rows), int(starts.shape[0]) - 1, stable=stable)
-    return xp.take_along_axis(xt, order, axis=1).T, order.T
-
-
-def segment_quantile(sorted_values: Any, starts: Any, counts: Any, q: float) -> Any:
-    """Linear-interpolation quantile of each column in each segment of segment-sorted values.
-
-    Parameters
-    ----------
-    sorted_values : array (n_rows, d)
-        Output of :func:`segment_sort`.
-    starts : array (n_groups + 1,)
-    counts : array (n_groups, d)
-        Number of non-NaN values per segment and column (NaN are sorted after them).
-    q : float in [0, 1]
-
-    Returns
-    -------
-    array (n_groups, d); NaN where a segment has no value.
-    """
-    xp = array_namespace(sorted_values)
-    n_rows, d = sorted_values.shape
-    cnt = xp.astype(counts, xp.float64)
-    pos = q * xp.maximum(cnt - 1.0, 0.0)
-    lo = xp.floor(pos)
-    frac = pos - lo
-    base = xp.reshape(starts[:-1], (-1, 1))
-    lo_i = xp.astype(lo, xp.int64) + base
-    hi_i = xp.minimum(lo_i + 1, base + xp.maximum(xp.astype(cnt, xp.int64) - 1, 0))
-    lo_i = xp.clip(lo_i, 0, max(n_rows - 1, 0))
-    hi_i = xp.clip(hi_i, 0, max(n_rows - 1, 0))
-    cols = xp.reshape(xp.arange(d), (1, d))
-    flat = xp.reshape(sorted_values, (-1,))
-    v_lo = xp.take(flat, xp.reshape(lo_i * d + cols, (-1,)))
-    v_hi = xp.take(flat, xp.reshape(hi_i * d + cols, (-1,)))
-    out = xp.reshape(v_lo + (v_hi - v_lo) * xp.reshape(frac, (-1,)), cnt.shape)
-    return xp.where(cnt > 0, out, xp.nan)
 
 
 def _segment_stats(values: Any, starts: Any) -> tuple[Any, Any, Any]:

@@ -71,7 +71,7 @@ from sklearn.base import BaseEstimator
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.scale import as_list, map_series
+from toolkit.panel import as_list, map_series
 
 __all__ = [
     "LeadTimeDemand",

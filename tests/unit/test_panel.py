@@ -1,0 +1,254 @@
+"""The panel layer against pandas as the reference: layout, time axis, checks, frame verbs, Dask dispatch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit import panel
+from toolkit.errors import DataValidationError
+from toolkit.panel import timeaxis
+
+
+# --------------------------------------------------------------------------- layout
+@st.composite
+def panels(draw):
+    """Random panels: 1-2 keys (string or categorical), shuffled rows, unique (keys, date)."""
+    n_a = draw(st.integers(1, 4))
+    n_b = draw(st.integers(1, 3))
+    rows = []
+    for a in range(n_a):
+        for b in range(n_b):
+            days = draw(st.lists(st.integers(0, 30), min_size=0, max_size=8, unique=True))
+            rows += [(f"s{a}", f"l{b}", d) for d in days]
+    if not rows:
+        rows = [("s0", "l0", 0)]
+    perm = draw(st.permutations(range(len(rows))))
+    df = pd.DataFrame([rows[i] for i in perm], columns=["sku", "location", "day"])
+    df["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df.pop("day"), unit="D")
+    if draw(st.booleans()):
+        df["sku"] = df["sku"].astype("category")
+    df["units"] = np.arange(len(df), dtype=float)
+    return df
+
+
+@settings(max_examples=60, deadline=None)
+@given(panels(), st.sampled_from([["sku"], ["sku", "location"]]))
+def test_layout_matches_pandas_sort_and_groupby(df, keys):
+    df = df.drop_duplicates([*keys, "date"])
+    layout = panel.SeriesLayout.from_frame(df, keys, "date")
+    reference = df.sort_values([*keys, "date"], kind="stable")
+    assert layout.gather(df["units"].to_numpy()).tolist() == reference["units"].tolist()
+    sizes = reference.groupby(keys, observed=True, sort=True).size().to_numpy()
+    assert layout.bounds.tolist() == [0, *np.cumsum(sizes).tolist()]
+    assert layout.position.tolist() == reference.groupby(keys, observed=True).cumcount().tolist()
+    from_end = reference.groupby(keys, observed=True).cumcount(ascending=False)
+    assert layout.position_from_end.tolist() == from_end.tolist()
+    assert layout.scatter(layout.gather(df["units"].to_numpy())).tolist() == df["units"].tolist()
+    table = layout.keys(df, keys)
+    expected = reference.groupby(keys, observed=True, sort=True).size().reset_index()[keys]
+    assert [tuple(map(str, r)) for r in table.itertuples(index=False)] == \
+        [tuple(map(str, r)) for r in expected.itertuples(index=False)]
+    tail = layout.tail(2)
+    got = df["units"].to_numpy()[tail.order].tolist()
+    assert got == reference.groupby(keys, observed=True).tail(2)["units"].tolist()
+
+
+def test_layout_of_sorted_input_keeps_no_permutation():
+    df = pd.DataFrame({"sku": ["a", "a", "b"], "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    layout = panel.SeriesLayout.from_frame(df, "sku", "date")
+    assert layout.order is None and layout.inverse is None
+    assert layout.bounds.tolist() == [0, 2, 3]
+
+
+def test_layout_refuses_duplicates_missing_keys_and_nat():
+    base = pd.DataFrame({"sku": ["a", "a", "b"], "date": pd.to_datetime(["2024-01-01"] * 3)})
+    with pytest.raises(DataValidationError, match=r"column 'date': duplicated \(sku, date\).*\('a'"):
+        panel.SeriesLayout.from_frame(base, "sku", "date")
+    missing = base.assign(sku=["a", None, "b"], date=pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"]))
+    with pytest.raises(DataValidationError, match=r"column 'sku': missing key values.*1 offending"):
+        panel.SeriesLayout.from_frame(missing, "sku", "date")
+    nat = base.assign(date=pd.to_datetime(["2024-01-01", None, "2024-01-02"]))
+    with pytest.raises(DataValidationError, match=r"column 'date': missing values"):
+        panel.SeriesLayout.from_frame(nat, "sku", "date")
+    with pytest.raises(DataValidationError, match="parameter 'df'"):
+        panel.SeriesLayout.from_frame({"sku": [1]}, "sku", "date")
+
+
+def test_dense_right_aligns_the_last_values():
+    df = pd.DataFrame({"sku": ["a", "a", "a", "b"], "date": pd.to_datetime(["2024-01-01", "2024-01-02",
+                                                                             "2024-01-03", "2024-01-01"]),
+                       "units": [1.0, 2.0, 3.0, 9.0]})
+    layout = panel.SeriesLayout.from_frame(df, "sku", "date")
+    dense = layout.dense(layout.gather(df["units"].to_numpy()), 2)
+    np.testing.assert_array_equal(dense, [[2.0, 3.0], [np.nan, 9.0]])
+
+
+# --------------------------------------------------------------------------- time axis
+@pytest.mark.parametrize("given_name, expected", [
+    ("MS", "MS"), ("M", "ME"), ("1M", "ME"), ("ME", "ME"), ("Q", "QE-DEC"), ("QS", "QS-JAN"), ("Y", "YE-DEC"),
+    ("A", "YE-DEC"), ("H", "h"), ("T", "min"), ("W", "W-SUN"), ("2D", "2D"), ("B", "B"),
+])
+def test_to_offset_reads_calendar_names(given_name, expected):
+    assert timeaxis.to_offset(given_name).freqstr == expected
+
+
+@pytest.mark.parametrize("bad", ["", "XYZ", "-1D", 7, None, "0D"])
+def test_to_offset_refuses_what_is_not_a_forward_frequency(bad):
+    with pytest.raises(DataValidationError, match="parameter 'freq'"):
+        timeaxis.to_offset(bad)
+
+
+FREQS = ["D", "B", "W-SUN", "W-WED", "MS", "ME", "QS-JAN", "QE-DEC", "YS-JAN", "h", "2D", "QS-FEB"]
+
+
+@pytest.mark.parametrize("freq", FREQS)
+def test_infer_freq_recovers_the_generating_frequency_despite_gaps(freq):
+    grid = pd.date_range("2021-03-01", periods=30, freq=freq)
+    a = grid.delete([3, 4, 17])  # gaps do not hide the frequency
+    b = grid[5:12]
+    df = pd.DataFrame({"sku": ["a"] * len(a) + ["b"] * len(b), "date": a.append(b)}).sample(frac=1, random_state=0)
+    assert timeaxis.infer_freq(df, "sku") == pd.tseries.frequencies.to_offset(freq).freqstr
+
+
+@pytest.mark.parametrize("freq", FREQS)
+def test_check_spacing_counts_the_missing_steps_like_a_reindex(freq):
+    grid = pd.date_range("2021-03-01", periods=25, freq=freq)
+    a = grid.delete([3, 4, 17])
+    b = grid[2:9]
+    df = pd.DataFrame({"sku": ["a"] * len(a) + ["b"] * len(b), "date": a.append(b)})
+    report = timeaxis.check_spacing(df, freq, "sku")
+    expected = len(pd.date_range(a[0], a[-1], freq=freq)) - len(a)
+    assert report.missing_steps == expected == 3
+    assert report.per_series["sku"].tolist() == ["a"]
+    assert not report.regular
+    assert timeaxis.check_spacing(df[df["sku"] == "b"], freq, "sku").regular
+    with pytest.raises(DataValidationError, match="column 'date': not regular"):
+        report.raise_if_irregular("date")
+
+
+def test_check_spacing_flags_off_calendar_timestamps():
+    df = pd.DataFrame({"sku": "a", "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-15", "2024-03-01"])})
+    report = timeaxis.check_spacing(df, "MS", "sku")
+    assert report.off_calendar == 1 and report.missing_steps == 0
+
+
+@pytest.mark.parametrize("freq", FREQS)
+def test_future_dates_follow_the_calendar(freq):
+    last = pd.date_range("2022-01-01", periods=3, freq=freq)
+    out = timeaxis.future_dates(last, 4, freq)
+    for i, stamp in enumerate(last):
+        expected = pd.date_range(stamp, periods=5, freq=freq)[1:]
+        assert list(out[i]) == list(expected.values)
+
+
+def test_future_dates_refuse_off_calendar_last_timestamp():
+    with pytest.raises(DataValidationError, match="parameter 'freq'.*not on the calendar"):
+        timeaxis.future_dates(pd.to_datetime(["2024-01-15"]), 2, "MS")
+
+
+def test_step_index_counts_calendar_steps():
+    stamps = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-04-30"])
+    steps, on = timeaxis.step_index(stamps.as_unit("ns").asi8, "ME")
+    assert np.diff(steps).tolist() == [1, 2] and on.all()
+    steps, on = timeaxis.step_index(pd.to_datetime(["2024-01-05", "2024-01-08"]).as_unit("ns").asi8, "B")  # Fri -> Mon
+    assert np.diff(steps).tolist() == [1]
+
+
+@pytest.mark.parametrize("freq, season, per_year", [
+    ("D", 7, 365.25), ("B", 5, 260.0), ("W-SUN", 52, 365.25 / 7), ("MS", 12, 12.0), ("QE", 4, 4.0),
+    ("YS", 1, 1.0), ("h", 24, 8766.0), ("3MS", 4, 4.0)])
+def test_season_length_and_periods_per_year(freq, season, per_year):
+    assert timeaxis.season_length(freq) == season
+    assert timeaxis.periods_per_year(freq) == pytest.approx(per_year)
+
+
+def test_infer_freq_needs_two_rows_in_some_series():
+    df = pd.DataFrame({"sku": ["a", "b"], "date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    with pytest.raises(DataValidationError, match="column 'date'.*single row"):
+        timeaxis.infer_freq(df, "sku")
+
+
+# --------------------------------------------------------------------------- checks
+def test_checks_name_the_column_or_parameter():
+    df = pd.DataFrame({"sku": ["a", "b"], "units": [1.0, np.inf], "name": ["x", "y"]})
+    with pytest.raises(DataValidationError, match=r"column 'price': missing \(needed to test\)"):
+        panel.require_columns(df, ["units", "price"], "to test")
+    with pytest.raises(DataValidationError, match="column 'name': must be numeric"):
+        panel.require_numeric(df, ["units", "name"])
+    with pytest.raises(DataValidationError, match=r"column 'units': infinite.*\('b',\)"):
+        panel.require_finite(df, ["units"], keys=["sku"])
+    with pytest.raises(DataValidationError, match="column 'units': missing values"):
+        panel.require_finite(df.assign(units=[np.nan, 1.0]), ["units"], allow_nan=False)
+    with pytest.raises(DataValidationError, match="column 'sku': must be a datetime64"):
+        panel.require_datetime(df, "sku")
+    with pytest.raises(DataValidationError, match="timezone-naive"):
+        panel.require_datetime(pd.DataFrame({"d": pd.date_range("2024", periods=2, tz="UTC")}), "d")
+    with pytest.raises(DataValidationError, match=r"parameter 'method': unknown value, got 'zz'; choose from"):
+        panel.check_choice("method", "zz", ["iqr", "zscore"])
+    assert panel.check_choice("method", "IQR", ["iqr", "zscore"]) == "iqr"
+    with pytest.raises(DataValidationError, match="parameter 'horizon': must be >= 1"):
+        panel.check_int("horizon", 0, minimum=1)
+    for bad in (True, 1.5, "3", np.nan):
+        with pytest.raises(DataValidationError, match="parameter 'horizon'"):
+            panel.check_int("horizon", bad)
+    with pytest.raises(DataValidationError, match="parameter 'alpha': must be < 1"):
+        panel.check_number("alpha", 1.0, 0.0, 1.0, high_open=True)
+    with pytest.raises(DataValidationError, match="parameter 'id_cols'"):
+        panel.as_list(3)
+    with pytest.raises(DataValidationError, match=r"column 'sku': duplicated"):
+        panel.require_unique(pd.DataFrame({"sku": ["a", "a"]}), ["sku"])
+    with pytest.raises(DataValidationError, match="the frame is empty"):
+        panel.require_not_empty(df.iloc[:0])
+
+
+@pytest.mark.parametrize("bad", [[1, 2], {"a": [1]}, np.ones(3), pd.Series([1.0]), None, "frame"])
+def test_check_frame_refuses_what_is_not_a_frame(bad):
+    with pytest.raises(DataValidationError, match="parameter 'df': expected a pandas, cuDF or Dask DataFrame"):
+        panel.check_frame(bad)
+
+
+def test_check_frame_can_refuse_dask():
+    import dask.dataframe as dd
+
+    ddf = dd.from_pandas(pd.DataFrame({"a": [1.0]}), npartitions=1)
+    panel.check_frame(ddf)
+    with pytest.raises(DataValidationError, match="compute"):
+        panel.check_frame(ddf, dask=False)
+
+
+# --------------------------------------------------------------------------- frame verbs
+def test_frame_verbs_on_pandas():
+    df = pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int64"), "b": [True, False, True]}, index=[10, 11, 12])
+    np.testing.assert_array_equal(panel.values(df, "a"), [1.0, np.nan, 3.0])
+    assert panel.values(df, "b").tolist() == [1.0, 0.0, 1.0]
+    out = panel.assign(df, {"a": np.zeros(3), "c": np.ones(3)})
+    assert list(out.columns) == ["b", "a", "c"] and out.index.tolist() == [10, 11, 12]
+    assert panel.take(df, np.array([2, 0]))["b"].tolist() == [True, True]
+    assert panel.time_values(pd.DataFrame({"t": pd.to_datetime(["1970-01-01 00:00:01"])}), "t").tolist() == [10**9]
+
+
+# --------------------------------------------------------------------------- Dask dispatch
+def test_per_series_runs_the_same_function_on_dask_partitions():
+    import dask.dataframe as dd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"sku": rng.integers(0, 7, 200).astype(str), "day": rng.permutation(200)})
+    df["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df.pop("day"), unit="D")
+    df["units"] = rng.normal(size=200)
+
+    def cumulative(frame, scale=1.0):
+        layout = panel.SeriesLayout.from_frame(frame, "sku", "date")
+        x = layout.gather(panel.values(frame, "units"))
+        c = np.cumsum(x)
+        start = np.concatenate([[0.0], c])[layout.row_starts]
+        return panel.assign(frame, {"cum": layout.scatter((c - start) * scale)})
+
+    expected = cumulative(df, scale=2.0)
+    got = panel.per_series(dd.from_pandas(df, npartitions=3), cumulative, "sku", "date", scale=2.0).compute()
+    pd.testing.assert_series_equal(got.sort_index()["cum"], expected["cum"])
+    assert expected["cum"].tolist() == pytest.approx(
+        (df.sort_values(["sku", "date"]).groupby("sku")["units"].cumsum() * 2).sort_index().tolist())

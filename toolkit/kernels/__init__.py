@@ -1,0 +1,10 @@
+"""Array kernels: the math of the toolkit, on NumPy or CuPy arrays, apart from any frame.
+
+A kernel takes arrays (values sorted by series, with segment boundaries) and returns
+arrays; it never sees a pandas or cuDF frame, so a machine with CuPy but no cuDF can test
+every kernel on the device, and a Dask partition calls the same kernel as a whole frame.
+Frame functions in the verb packages validate, lay out the panel through
+:mod:`toolkit.panel`, call a kernel and put the result back.
+
+* :mod:`~toolkit.kernels.segments` -- per-group sums, sorts, quantiles, ranks, z-scores.
+"""

@@ -1,0 +1,242 @@
+"""Frame verbs dispatched on the frame library: the one place a frame becomes arrays and back.
+
+Algorithm modules compute on arrays (NumPy or CuPy) and call these verbs to read columns,
+take rows and put results back; they never branch on pandas versus cuDF themselves. Each
+in-memory frame library registers one :class:`FrameOps` object (pandas here; cuDF's is
+registered lazily the first time a cuDF object is seen, so ``import toolkit`` never imports
+cuDF), in the style of Dask's dispatch registries: ``ops(obj)`` looks the library up from the
+object's type. Dask frames are not handled here: per-series work on a Dask frame goes through
+:func:`toolkit.panel.partitions.per_series`, which calls these verbs on each partition.
+
+Conventions: numeric values come back as float64 with missing values as NaN, timestamps as
+int64 nanoseconds, booleans as bool; arrays are in the frame's row order.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from toolkit.panel import frames
+>>> df = pd.DataFrame({"units": [1, None, 3]}, dtype="Int64")
+>>> frames.values(df, "units").tolist()
+[1.0, nan, 3.0]
+>>> frames.assign(df, {"double": frames.values(df, "units") * 2})["double"].tolist()
+[2.0, nan, 6.0]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = [
+    "FrameOps",
+    "register",
+    "ops",
+    "namespace",
+    "values",
+    "isna",
+    "time_values",
+    "codes",
+    "as_array",
+    "take",
+    "assign",
+    "new_frame",
+    "concat",
+]
+
+
+class FrameOps:
+    """The frame verbs of one in-memory dataframe library (this class: pandas).
+
+    Subclasses override what differs in their library; every method takes and returns
+    objects of that library and arrays of its array namespace.
+    """
+
+    name = "pandas"
+    array_module = "numpy"
+
+    @property
+    def module(self) -> Any:
+        """The dataframe library itself."""
+        return importlib.import_module(self.name)
+
+    @property
+    def xp(self) -> Any:
+        """The array-API namespace of the library's arrays (via array-api-compat)."""
+        import array_api_compat
+
+        native = importlib.import_module(self.array_module)
+        return array_api_compat.array_namespace(native.empty(0))
+
+    def as_array(self, series: Any, dtype: Any = None) -> Any:
+        """A Series as an array (no NA handling: for bool/int/float columns without missing values)."""
+        return series.to_numpy(dtype=dtype)
+
+    def values(self, series: Any, dtype: str = "float64") -> Any:
+        """A numeric or boolean Series as a float array, missing values as NaN."""
+        if series.dtype == dtype and isinstance(series.dtype, np.dtype):
+            return series.to_numpy()
+        if getattr(series.dtype, "kind", "O") == "b":
+            return series.to_numpy(dtype=dtype)
+        return series.to_numpy(dtype=dtype, na_value=np.nan)
+
+    def isna(self, series: Any) -> Any:
+        return series.isna().to_numpy()
+
+    def time_values(self, series: Any) -> Any:
+        """A datetime64 Series as int64 nanoseconds since the epoch (NaT as the int64 minimum)."""
+        return series.to_numpy(dtype="datetime64[ns]").view("int64")
+
+    def codes(self, series: Any) -> tuple[Any, int]:
+        """Integer codes in sorted key order (missing -> -1) and the number of distinct keys.
+
+        Categorical columns keep their category order (as ``groupby(sort=True)`` does).
+        """
+        if str(series.dtype) == "category":
+            return np.asarray(series.cat.codes.to_numpy()), len(series.cat.categories)
+        codes, uniques = self.module.factorize(series, sort=True)
+        return np.asarray(codes), len(uniques)
+
+    def take(self, obj: Any, positions: Any) -> Any:
+        """Rows of a frame or Series at integer ``positions`` (an array of this library)."""
+        return obj.iloc[positions]
+
+    def assign(self, df: Any, columns: Mapping[str, Any]) -> Any:
+        """``df`` with ``columns`` (arrays in row order) added or replaced, index kept.
+
+        One column-wise concat of a frame that wraps the arrays without copying them
+        (``__setitem__`` would copy each new column once more).
+        """
+        replaced = [name for name in columns if name in df.columns]
+        base = df.drop(columns=replaced) if replaced else df
+        if not columns:
+            return base.copy(deep=False)
+        extra = self.module.DataFrame(dict(columns), index=df.index, copy=False)
+        return self.module.concat([base, extra], axis=1)
+
+    def new_frame(self, data: Mapping[str, Any], index: Any = None) -> Any:
+        return self.module.DataFrame(dict(data), index=index)
+
+    def concat(self, frames: list, **kwargs: Any) -> Any:
+        return self.module.concat(frames, **kwargs)
+
+
+class CudfOps(FrameOps):
+    """cuDF: columns come out as CuPy arrays; NA becomes NaN on the way."""
+
+    name = "cudf"
+    array_module = "cupy"
+
+    def as_array(self, series: Any, dtype: Any = None) -> Any:
+        return (series.astype(dtype) if dtype is not None else series).to_cupy()
+
+    def values(self, series: Any, dtype: str = "float64") -> Any:
+        return series.astype(dtype).to_cupy(na_value=float("nan"))
+
+    def isna(self, series: Any) -> Any:
+        return series.isna().to_cupy()
+
+    def time_values(self, series: Any) -> Any:
+        return series.astype("datetime64[ns]").astype("int64").fillna(np.iinfo("int64").min).to_cupy()
+
+    def codes(self, series: Any) -> tuple[Any, int]:
+        if str(series.dtype) == "category":
+            codes = series.cat.codes.astype("int64").fillna(-1)
+            return codes.to_cupy(), len(series.cat.categories)
+        codes, uniques = self.module.factorize(series, sort=True)  # cupy codes, -1 for missing
+        return importlib.import_module("cupy").asarray(codes, dtype="int64"), len(uniques)
+
+    def assign(self, df: Any, columns: Mapping[str, Any]) -> Any:
+        replaced = [name for name in columns if name in df.columns]
+        base = df.drop(columns=replaced) if replaced else df
+        if not columns:
+            return base.copy(deep=False)
+        extra = self.module.DataFrame(dict(columns), index=df.index)
+        return self.module.concat([base, extra], axis=1)
+
+
+_REGISTRY: dict[str, FrameOps] = {"pandas": FrameOps(), "numpy": FrameOps()}
+_LAZY: dict[str, type[FrameOps]] = {"cudf": CudfOps, "cupy": CudfOps}
+
+
+def register(library: str, frame_ops: FrameOps) -> None:
+    """Register the verbs of a frame library, keyed by the top-level module of its objects."""
+    _REGISTRY[library] = frame_ops
+
+
+def ops(obj: Any) -> FrameOps:
+    """The :class:`FrameOps` of ``obj``'s library (a frame, Series, Index or array).
+
+    Raises
+    ------
+    TypeError
+        ``obj`` belongs to no registered library (Dask collections included: use
+        :func:`toolkit.panel.partitions.per_series`).
+    """
+    root = type(obj).__module__.split(".", 1)[0]
+    if root not in _REGISTRY and root in _LAZY:
+        _REGISTRY[root] = _LAZY[root]()
+    try:
+        return _REGISTRY[root]
+    except KeyError:
+        raise TypeError(f"no frame verbs registered for {type(obj).__module__}.{type(obj).__name__}") from None
+
+
+def namespace(df: Any) -> Any:
+    """The array namespace matching a frame: NumPy's for pandas, CuPy's for cuDF."""
+    return ops(df).xp
+
+
+def values(df: Any, col: str, dtype: str = "float64") -> Any:
+    """Column ``col`` as a float array (missing -> NaN)."""
+    series = df[col]
+    return ops(series).values(series, dtype)
+
+
+def isna(df: Any, col: str) -> Any:
+    """Boolean array: where ``col`` is missing."""
+    series = df[col]
+    return ops(series).isna(series)
+
+
+def time_values(df: Any, col: str) -> Any:
+    """Datetime column ``col`` as int64 nanoseconds."""
+    series = df[col]
+    return ops(series).time_values(series)
+
+
+def codes(df: Any, col: str) -> tuple[Any, int]:
+    """Sorted-order integer codes of key column ``col`` (missing -> -1) and the key count."""
+    series = df[col]
+    return ops(series).codes(series)
+
+
+def as_array(series: Any, dtype: Any = None) -> Any:
+    """A Series without missing values (bool, int, float) as an array of its library."""
+    return ops(series).as_array(series, dtype)
+
+
+def take(obj: Any, positions: Any) -> Any:
+    """Rows at integer ``positions`` of a frame or Series (positions moved to the frame's device)."""
+    frame_ops = ops(obj)
+    if frame_ops.array_module == "numpy":
+        from toolkit import backend
+
+        positions = backend.to_host(positions)
+    return frame_ops.take(obj, positions)
+
+
+def assign(df: Any, columns: Mapping[str, Any]) -> Any:
+    """``df`` with the arrays of ``columns`` added or replaced (in ``df``'s row order)."""
+    return ops(df).assign(df, columns)
+
+
+def new_frame(like: Any, data: Mapping[str, Any], index: Any = None) -> Any:
+    """A new frame of ``like``'s library (``like``: a frame or an array) from columns ``data``."""
+    return ops(like).new_frame(data, index)
+
+
+def concat(frames: list, **kwargs: Any) -> Any:
+    """Concatenate frames of one library."""
+    return ops(frames[0]).concat(frames, **kwargs)
