@@ -12,7 +12,7 @@ REPORTS := reports
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev data notebooks lab bench gpu-check clean
+.PHONY: demo test install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,36 @@ gpu-check:
 	  || { echo "gpu-check: no usable GPU on this machine (NVML count 0 or probe allocation failed)"; exit 1; }
 	$(PY) -m pytest -m gpu tests/gpu -v
 	@for f in $(wildcard benchmarks/gpu_*.py); do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# Offline install for air-gapped GPU servers. On a machine with network, `make wheelhouse`
+# builds our wheel and downloads every dependency of the extra for the target interpreter and
+# platform (binary wheels only, so nothing is built on the server); copy wheelhouse/ over and
+# run `make install-offline` there (or the pip line it prints). torch comes as PyPI's CUDA build.
+# pip evaluates environment markers (`python_version == "3.12"`) with the interpreter it runs in,
+# whatever --python-version says, so the download runs under an interpreter of the target version.
+WHEELHOUSE      ?= wheelhouse
+WHEEL_EXTRA     ?= gpu
+WHEEL_PYTHON    ?= 3.12
+WHEEL_PLATFORMS ?= manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64 manylinux_2_17_x86_64 \
+                   manylinux2014_x86_64 manylinux1_x86_64
+WHEEL_INTERPRETER ?= python$(WHEEL_PYTHON)
+OFFLINE_PYTHON  ?= python3
+
+wheelhouse:
+	@command -v $(WHEEL_INTERPRETER) >/dev/null || { echo "wheelhouse: no $(WHEEL_INTERPRETER) on PATH;" \
+	  "set WHEEL_INTERPRETER to a Python $(WHEEL_PYTHON) (markers are evaluated with it)"; exit 1; }
+	rm -f $(WHEELHOUSE)/toolkit-*.whl
+	$(WHEEL_INTERPRETER) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELHOUSE) .
+	$(WHEEL_INTERPRETER) -m pip download --quiet --dest $(WHEELHOUSE) --only-binary=:all: \
+	  --python-version $(WHEEL_PYTHON) --implementation cp \
+	  $(foreach p,$(WHEEL_PLATFORMS),--platform $(p)) \
+	  "$$(ls $(WHEELHOUSE)/toolkit-*.whl)[$(WHEEL_EXTRA)]"
+	@echo "$(WHEELHOUSE)/: $$(ls $(WHEELHOUSE) | wc -l) wheels, $$(du -sh $(WHEELHOUSE) | cut -f1)." \
+	  "Install offline with: make install-offline (or $(OFFLINE_PYTHON) -m pip install --no-index" \
+	  "--find-links $(WHEELHOUSE) 'toolkit[$(WHEEL_EXTRA)]')"
+
+install-offline:
+	$(OFFLINE_PYTHON) -m pip install --no-index --find-links $(WHEELHOUSE) "toolkit[$(WHEEL_EXTRA)]"
 
 clean:
 	rm -rf $(REPORTS) $(DATA) .pytest_cache

@@ -29,7 +29,10 @@ def test_pins_leave_room_for_rapids_26_10():
     assert deps["pandas"].replace(" ", "") == "pandas>=3.0,<3.1"
     assert deps["numpy"].replace(" ", "") == "numpy>=2,<3"
     assert "2026.7.1" in deps["dask"]
-    gpu = project["optional-dependencies"]["gpu"]
-    for package in ("cudf-cu12", "cuml-cu12", "dask-cudf-cu12", "dask-cuda"):
-        assert any(g.startswith(package) and "26.10" in g for g in gpu), package
-    assert any(g.startswith("cupy-cuda12x") for g in gpu)
+    extras = project["optional-dependencies"]
+    assert extras["gpu"] == ["toolkit[gpu-cu12]"]
+    for cuda in ("12", "13"):
+        gpu = extras[f"gpu-cu{cuda}"]
+        for package in (f"cudf-cu{cuda}", f"cuml-cu{cuda}", f"dask-cudf-cu{cuda}", "dask-cuda"):
+            assert any(g.startswith(package) and "26.10" in g for g in gpu), (cuda, package)
+        assert any(g.startswith(f"cupy-cuda{cuda}x") for g in gpu), cuda
