@@ -199,30 +199,30 @@ def table_files(root: str | os.PathLike, table: str, manifest: Mapping[str, Any]
     return listed
 
 
-def check_schema(table: str, frame: Any, manifest: Mapping[str, Any], dtypes: bool = True) -> None:
+def check_schema(table: str, frame: Any, manifest: Mapping[str, Any], *, dtypes: bool = True,
+                 complete: bool = True) -> None:
     """Raise naming the first column of ``frame`` whose name, dtype or categories differ from the manifest.
 
     ``dtypes=False`` checks the column names only (for frames of another library, e.g. cuDF
-    partitions, whose dtype names differ from pandas').
+    partitions, whose dtype names differ from pandas'); ``complete=False`` allows ``frame`` to
+    hold a subset of the table's columns.
     """
     entry = manifest["tables"][table]
     found = schema_of(frame) if dtypes else {"columns": {str(c): None for c in frame.columns}, "categories": {}}
-    expected_cols = list(entry["columns"])
-    got_cols = list(found["columns"])
-    for col in expected_cols:
-        if col not in found["columns"]:
-            raise DataValidationError(f"column {col!r}: in the manifest of table {table!r} but not in its files",
-                                      column=col)
-    for col in got_cols:
+    for col in found["columns"]:
         if col not in entry["columns"]:
             raise DataValidationError(f"column {col!r}: in the files of table {table!r} but not in its manifest",
                                       column=col)
+    for col in entry["columns"] if complete else ():
+        if col not in found["columns"]:
+            raise DataValidationError(f"column {col!r}: in the manifest of table {table!r} but not in its files",
+                                      column=col)
     if not dtypes:
         return
-    for col in expected_cols:
-        if found["columns"][col] != entry["columns"][col]:
-            raise DataValidationError(f"column {col!r}: dtype {found['columns'][col]} in the files of table "
-                                      f"{table!r}, {entry['columns'][col]} in the manifest", column=col)
+    for col, dtype in found["columns"].items():
+        if dtype != entry["columns"][col]:
+            raise DataValidationError(f"column {col!r}: dtype {dtype} in the files of table {table!r}, "
+                                      f"{entry['columns'][col]} in the manifest", column=col)
         if entry["categories"].get(col) != found["categories"].get(col):
             raise DataValidationError(f"column {col!r}: categories of table {table!r} differ from the manifest "
                                       "(parts of different datasets?)", column=col)
