@@ -33,8 +33,15 @@ import numpy as np
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.panel.checks import as_list, check_choice, check_frame, check_int, check_number, require_columns, \
-    require_numeric
+from toolkit.panel.checks import (
+    as_list,
+    check_choice,
+    check_frame,
+    check_int,
+    check_number,
+    require_columns,
+    require_numeric,
+)
 
 __all__ = ["forecast", "backtest_errors", "inventory_paths", "frontier", "routes", "delay_distribution", "response_curves",
            "contributions"]

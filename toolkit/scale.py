@@ -33,7 +33,6 @@ Examples
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 from toolkit import backend

@@ -36,7 +36,7 @@ from toolkit.panel.checks import (
 )
 from toolkit.plots import check_media_model, host_frame, spend_by_channel
 
-__all__ = ["select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
+__all__ = ["Explorer", "select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
            "DeliveryExplorer", "budget_what_if", "BudgetExplorer"]
 
 
@@ -49,6 +49,38 @@ def _forecast_frames(history: Any, forecasts: Any, ids: list[str], time_col: str
                                                 type(forecasts).__name__)
     return hist, {str(name): host_frame(frame, f"forecasts[{name!r}]", [*ids, time_col], purpose="by the explorer")
                   for name, frame in forecasts.items()}
+
+
+class Explorer:
+    """What every explorer shares: its ``controls`` wired to ``update``, laid out above an output area.
+
+    A subclass fills ``self.controls`` (name -> ipywidgets control), implements ``update``
+    (recompute from the controls, draw into ``self.output``) and calls :meth:`wire` last in
+    its constructor.
+    """
+
+    controls: dict
+
+    def wire(self, split: int | None = None) -> None:
+        """Observe every control, lay them out in one row (or two, at ``split``), and draw once."""
+        import ipywidgets as w
+
+        self.output = w.Output()
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        shown = list(self.controls.values())
+        rows = [shown] if split is None else [shown[:split], shown[split:]]
+        self.widget = w.VBox([*(w.HBox(row) for row in rows), self.output])
+        self.update()
+
+    def update(self, *_: Any) -> None:
+        """Recompute from the controls and redraw."""
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
 
 
 def select_forecast(
@@ -126,7 +158,7 @@ def select_forecast(
     return hist, rows(forecasts[model]).head(horizon)
 
 
-class ForecastExplorer:
+class ForecastExplorer(Explorer):
     """Pick a series, a model and a horizon; see history, forecast and interval.
 
     Parameters
@@ -185,11 +217,7 @@ class ForecastExplorer:
         }
         self.controls["model"] = w.Dropdown(options=list(self.forecasts), description="model")
         self.controls["horizon"] = w.IntSlider(value=steps, min=1, max=steps, description="horizon")
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())[:3]), w.HBox(list(self.controls.values())[3:]), self.output])
-        self.update()
+        self.wire(split=3)
 
     def _key(self) -> tuple:
         key = []
@@ -224,11 +252,6 @@ class ForecastExplorer:
                            actual=actual, title=f"{' / '.join(map(str, self._key()))} - {model}", ax=ax)
             plt.show()
             plt.close(fig)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def inventory_what_if(
@@ -302,7 +325,7 @@ def inventory_what_if(
     return table, frontier
 
 
-class InventoryWhatIf:
+class InventoryWhatIf(Explorer):
     """What-if explorer: service level, extra lead time, holding and shortage costs.
 
     Every change re-plans the policies (:func:`inventory_what_if`) and redraws the KPI table
@@ -312,8 +335,12 @@ class InventoryWhatIf:
     ----------
     demand, lead_time, forecast, errors
         As in :func:`inventory_what_if` (arrays, one row per sku x warehouse).
-    service_level, holding_cost, shortage_cost, ordering_cost, review_period, target, backorders
-        Starting values / fixed settings.
+    **settings
+        Any other keyword of :func:`inventory_what_if`, with its defaults: the starting
+        values of the sliders (``service_level`` in [0.8, 0.995], ``extra_lead_time`` in
+        [0, 14], ``holding_cost`` in [0.01, 100], ``shortage_cost`` in [0.1, 1000]) and the
+        fixed settings (``ordering_cost``, ``review_period``, ``target``, ``backorders``,
+        ``frontier_levels``).
 
     Attributes
     ----------
@@ -322,43 +349,42 @@ class InventoryWhatIf:
         ``service_level``, ``extra_lead_time``, ``holding_cost``, ``shortage_cost`` sliders.
     table, frontier : frames
         The current results.
+
+    Raises
+    ------
+    DataValidationError
+        An unknown setting (the valid ones are listed), a slider start outside its range,
+        and what :func:`inventory_what_if` refuses.
     """
 
-    def __init__(
-        self,
-        demand: Any,
-        lead_time: Any,
-        *,
-        forecast: Any,
-        errors: Any,
-        service_level: float = 0.95,
-        holding_cost: float = 1.0,
-        shortage_cost: float = 10.0,
-        ordering_cost: float = 0.0,
-        review_period: int = 7,
-        target: str = "cycle_service_level",
-        backorders: bool = False,
-    ):
+    SLIDERS = {"service_level": (0.8, 0.995), "extra_lead_time": (0, 14), "holding_cost": (0.01, 100.0),
+               "shortage_cost": (0.1, 1000.0)}
+    """Settings driven by a slider, with the slider's range."""
+
+    def __init__(self, demand: Any, lead_time: Any, *, forecast: Any, errors: Any, **settings: Any):
+        import inspect
+
         import ipywidgets as w
 
+        defaults = {name: p.default for name, p in inspect.signature(inventory_what_if).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        for name in settings:
+            check_choice("settings", name, list(defaults))
+        start = {**defaults, **settings}
+        for name, (low, high) in self.SLIDERS.items():
+            start[name] = check_number(name, start[name], low, high)
         self.data = {"demand": demand, "lead_time": lead_time, "forecast": forecast, "errors": errors}
-        self.fixed = {"ordering_cost": ordering_cost, "review_period": review_period, "target": target,
-                      "backorders": backorders}
-        service_level = check_number("service_level", service_level, 0.8, 0.995)
-        holding_cost = check_number("holding_cost", holding_cost, 0.01, 100.0)
-        shortage_cost = check_number("shortage_cost", shortage_cost, 0.1, 1000.0)
+        self.fixed = {name: value for name, value in start.items() if name not in self.SLIDERS}
         self.controls = {
-            "service_level": w.FloatSlider(value=service_level, min=0.8, max=0.995, step=0.005, readout_format=".3f",
-                                           description="service"),
-            "extra_lead_time": w.IntSlider(value=0, min=0, max=14, description="+lead days"),
-            "holding_cost": w.FloatLogSlider(value=holding_cost, base=10, min=-2, max=2, description="holding"),
-            "shortage_cost": w.FloatLogSlider(value=shortage_cost, base=10, min=-1, max=3, description="shortage"),
+            "service_level": w.FloatSlider(value=start["service_level"], min=0.8, max=0.995, step=0.005,
+                                           readout_format=".3f", description="service"),
+            "extra_lead_time": w.IntSlider(value=check_int("extra_lead_time", start["extra_lead_time"]), min=0, max=14,
+                                           description="+lead days"),
+            "holding_cost": w.FloatLogSlider(value=start["holding_cost"], base=10, min=-2, max=2, description="holding"),
+            "shortage_cost": w.FloatLogSlider(value=start["shortage_cost"], base=10, min=-1, max=3,
+                                              description="shortage"),
         }
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())[:2]), w.HBox(list(self.controls.values())[2:]), self.output])
-        self.update()
+        self.wire(split=2)
 
     def update(self, *_: Any) -> None:
         """Re-plan with the current controls and redraw the table and the frontier."""
@@ -378,11 +404,6 @@ class InventoryWhatIf:
             plots.frontier(self.frontier, service_col="fill_rate", highlight=best, ax=ax)
             plt.show()
             plt.close(fig)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def _lane_frame(frame: Any, param: str, more: list[str]) -> Any:
@@ -477,7 +498,7 @@ def select_deliveries(
     }
 
 
-class DeliveryExplorer:
+class DeliveryExplorer(Explorer):
     """Pick a carrier, a zone and a day: delay distribution, flagged incidents, route plan.
 
     Parameters
@@ -534,11 +555,7 @@ class DeliveryExplorer:
             "zone": w.Dropdown(options=zones, value=start[1], description="zone"),
             "date": w.Dropdown(options=dates, value=start[2], description="date"),
         }
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.output])
-        self.update()
+        self.wire()
 
     def _plan(self, zone: Any, date: str) -> Any:
         from toolkit.decisions.logistics import plan_routes
@@ -575,11 +592,6 @@ class DeliveryExplorer:
             plt.close(fig)
             shown = self.view["incidents"]
             display(shown if len(shown) else "no incident on this lane")
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
@@ -630,7 +642,7 @@ def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
     return table
 
 
-class BudgetExplorer:
+class BudgetExplorer(Explorer):
     """Daily budget sliders per channel; predicted revenue and marginal ROI update live.
 
     Parameters
@@ -662,12 +674,7 @@ class BudgetExplorer:
                              step=round(max(v, 1.0) / 50, 2), description=c, continuous_update=False)
             for c, v in start.items()
         }
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())[:2]), w.HBox(list(self.controls.values())[2:]),
-                              self.output])
-        self.update()
+        self.wire(split=2)
 
     def update(self, *_: Any) -> None:
         """Re-predict with the sliders' spends and redraw."""
@@ -689,7 +696,3 @@ class BudgetExplorer:
             plt.show()
             plt.close(fig)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

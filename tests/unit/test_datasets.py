@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.datasets import BLOCK_SKUS, TABLES, load_electronic_sales, load_parquet, make_retail, write_parquet
+from toolkit.datasets import (
+    BLOCK_SKUS,
+    TABLES,
+    load_electronic_sales,
+    load_parquet,
+    make_retail,
+    write_parquet,
+)
 from toolkit.errors import DataValidationError
 
 

@@ -38,7 +38,14 @@ from toolkit.datasets.manifest import (
     table_files,
     write_manifest,
 )
-from toolkit.datasets.retail import TABLES, RetailData, generator_params, place, resolve_backend, small_tables
+from toolkit.datasets.retail import (
+    TABLES,
+    RetailData,
+    generator_params,
+    place,
+    resolve_backend,
+    small_tables,
+)
 from toolkit.datasets.world import build_world
 from toolkit.errors import DataValidationError
 from toolkit.panel.checks import as_list, check_choice

@@ -28,7 +28,13 @@ import pandas as pd
 
 from toolkit import backend as backends
 from toolkit.datasets.blocks import PANEL_TABLES, iter_blocks
-from toolkit.datasets.manifest import MANIFEST, clear_table, schema_of, table_entry, write_manifest
+from toolkit.datasets.manifest import (
+    MANIFEST,
+    clear_table,
+    schema_of,
+    table_entry,
+    write_manifest,
+)
 from toolkit.datasets.truth import inject_click_fraud
 from toolkit.datasets.world import CHANNELS, build_world
 from toolkit.errors import DataValidationError
