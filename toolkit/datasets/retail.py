@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import inspect
 import os
 from pathlib import Path
@@ -155,6 +156,9 @@ def generator_params(**given: Any) -> dict[str, Any]:
     if not isinstance(params["country"], str):
         raise DataValidationError.for_parameter("country", "expected a country code string (e.g. 'US')",
                                                 params["country"])
+    if not isinstance(params["start"], (str, dt.date, np.datetime64)):
+        raise DataValidationError.for_parameter("start", "expected a date (a string such as '2024-01-01', a date "
+                                                "or a Timestamp)", params["start"])
     try:
         start = pd.Timestamp(params["start"])
     except (ValueError, TypeError, OverflowError) as err:
