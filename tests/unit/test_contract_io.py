@@ -39,7 +39,6 @@ from toolkit.datasets import (  # noqa: E402
     write_parquet,
 )
 from toolkit.decisions.marketing import MarketingMixModel  # noqa: E402
-from toolkit.errors import DataValidationError  # noqa: E402
 
 FEW = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOME = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
