@@ -30,10 +30,11 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-$(DATA)/sales: $(VENV)/.installed
+# the manifest is written last: a directory without one (interrupted, or older) is regenerated
+$(DATA)/manifest.json: $(VENV)/.installed
 	$(PY) -m toolkit.cli data --out $(DATA) --quiet
 
-data: $(DATA)/sales
+data: $(DATA)/manifest.json
 
 notebooks: $(VENV)/.installed data
 	$(PY) -m toolkit.cli run $(NOTEBOOKS) --out $(REPORTS) --quiet

@@ -1,7 +1,8 @@
 """CPU/GPU detection and dispatch.
 
-The toolkit follows one rule (DESIGN.md, "backend contract"): functions dispatch on their
-*input* -- pandas in, pandas out; cudf in, cudf out; numpy in, numpy out; cupy in, cupy out.
+The toolkit follows one rule (the backend contract of ARCHITECTURE.md, at the repository
+root): functions dispatch on their *input* -- pandas in, pandas out; cudf in, cudf out; numpy
+in, numpy out; cupy in, cupy out.
 The global setting chosen with :func:`use` (or the ``TOOLKIT_BACKEND`` environment variable,
 ``cpu`` | ``gpu`` | ``auto``) only decides where *new* data is created (the generator and
 the loaders).

@@ -32,10 +32,20 @@ import functools
 from typing import Any, Sequence
 
 from toolkit import anomaly, cleanse, features, regress
-from toolkit.backend import is_dask
 from toolkit.errors import DataValidationError
-from toolkit.panel import DEFAULT_ID_COLS, as_list, check_frame, frames, require_columns
-from toolkit.panel.partitions import assume_partitioned_by_series, map_series, partition_by_series
+from toolkit.panel import (
+    DEFAULT_ID_COLS,
+    as_list,
+    check_frame,
+    check_int,
+    ensure_partitioned_by_series,
+    fit_columns,
+    frames,
+    per_series,
+    require_columns,
+    require_finite,
+    require_numeric,
+)
 
 __all__ = ["run_pipeline", "pipeline_spec", "PipelineResult"]
 
@@ -98,31 +108,6 @@ def _predict_frame(frame: Any, model: Any, names: list[str], keys: list[str], ti
     return out
 
 
-def _fit_inputs(frame: Any, names: list[str], target_col: str) -> tuple[Any, Any]:
-    """X and y of the complete rows; on Dask both come from the same partition tasks.
-
-    ``regress`` turns X and y into delayed partitions separately, and Dask's optimizer fuses
-    each of them with the whole upstream graph, which would compute the features twice;
-    splitting delayed partitions of one frame keeps a single upstream task per partition.
-    """
-    complete = frame.dropna(subset=[*names, target_col])
-    if not is_dask(complete):
-        return complete[names].astype("float64"), complete[target_col].astype("float64")
-    import dask
-    import dask.dataframe as dd
-
-    parts = complete[[*names, target_col]].to_delayed()
-    xs = [dask.delayed(_columns)(p, names) for p in parts]
-    ys = [dask.delayed(_columns)(p, target_col) for p in parts]
-    X = dd.from_delayed(xs, meta=_columns(complete._meta, names), verify_meta=False)
-    y = dd.from_delayed(ys, meta=_columns(complete._meta, target_col), verify_meta=False)
-    return X, y
-
-
-def _columns(part: Any, cols: Any) -> Any:
-    return part[cols].astype("float64")
-
-
 def run_pipeline(
     sales: Any,
     spec: Any = None,
@@ -150,6 +135,11 @@ def run_pipeline(
     a series that starts with missing units) are neither fitted nor scored:
     ``len(sales) - result.rows_fit`` of them when the model was fitted here.
 
+    Non-finite values: an infinite ``target_col`` or exogenous value is refused up front,
+    naming the column and a few series keys (in memory; on Dask, the verbs refuse it when
+    the partition is computed); missing targets are filled by ``fill_method``; a row whose
+    features stay missing is neither fitted nor scored (counted as above).
+
     Parameters
     ----------
     sales : pandas, cudf or Dask DataFrame
@@ -174,6 +164,15 @@ def run_pipeline(
     random_state : int, default 0
         Seed of that sample.
 
+    Raises
+    ------
+    DataValidationError
+        ``sales`` is not a frame, lacks a column, holds an infinite target or exogenous
+        value; ``spec`` is not a FeatureSpec for these columns; ``model`` has no
+        ``predict``; ``id_cols`` is empty; ``detector_sample``/``random_state`` are not
+        whole numbers (>= 1 / >= 0); and what the chained verbs refuse (``fill_method``,
+        ``detector``).
+
     Returns
     -------
     PipelineResult
@@ -189,31 +188,40 @@ def run_pipeline(
     >>> result.scores.columns.tolist()
     ['sku', 'location', 'date', 'units', 'prediction', 'residual', 'pearson_residual', 'anomaly_score', 'is_anomaly']
     """
+    check_frame(sales, "sales")
     keys = as_list(id_cols)
+    if not keys:
+        raise DataValidationError.for_parameter("id_cols", "must name at least one series key column", id_cols)
+    for name, value in (("target_col", target_col), ("time_col", time_col)):
+        if not isinstance(value, str):
+            raise DataValidationError.for_parameter(name, "expected a column name", value)
+    if spec is not None and not isinstance(spec, features.FeatureSpec):
+        raise DataValidationError.for_parameter("spec", "expected a toolkit.features.FeatureSpec", type(spec).__name__)
     spec = spec if spec is not None else pipeline_spec(target_col, keys, time_col)
     if list(spec.id_cols) != keys or spec.time_col != time_col or spec.target_col != target_col:
         raise DataValidationError.for_parameter(
             "spec", "its id_cols/time_col/target_col must match the pipeline's", (spec.id_cols, spec.time_col,
                                                                                  spec.target_col))
+    if model is not None and not callable(getattr(model, "predict", None)):
+        raise DataValidationError.for_parameter("model", "expected a fitted regressor with a predict method",
+                                                type(model).__name__)
+    check_int("detector_sample", detector_sample, minimum=1)
+    check_int("random_state", random_state, minimum=0)
     names = list(spec.feature_names)
-    check_frame(sales, "sales")
     require_columns(sales, [*keys, time_col, target_col, *spec.exog], "by run_pipeline")
-    frame = sales
-    if is_dask(frame):
-        frame = partition_by_series(frame, keys, time_col)
+    require_numeric(sales, [target_col, *spec.exog], "by run_pipeline")
+    require_finite(sales, [target_col, *spec.exog], keys, purpose="by run_pipeline")
+    frame = ensure_partitioned_by_series(sales, keys, time_col)
     filled = cleanse.fill_missing(frame, cols=target_col, method=fill_method, id_cols=keys, time_col=time_col)
-    if is_dask(filled):
-        # a per-series fill keeps every row in its partition: the layout survives
-        assume_partitioned_by_series(filled, keys, time_col)
+    # a per-series fill keeps every row in its partition: the layout survives
+    filled = ensure_partitioned_by_series(filled, keys, time_col, assume=True)
     feats = features.build_features(filled, spec)
     if model is None:
-        model = regress.LinearRegression().fit(*_fit_inputs(feats, names, target_col))
+        complete = feats.dropna(subset=[*names, target_col])
+        model = regress.LinearRegression().fit(*fit_columns(complete, names, target_col))
     predict = functools.partial(_predict_frame, model=model, names=names, keys=keys, time_col=time_col,
                                 target_col=target_col)
-    if is_dask(feats):
-        residuals = map_series(feats, predict, keys, time_col, meta=predict(feats._meta))
-    else:
-        residuals = predict(feats)
+    residuals = per_series(feats, predict, keys, time_col)
     scores = anomaly.detect(residuals, "pearson_residual", method=detector, time_col=time_col,
                             sample=detector_sample, random_state=random_state)
     if "anomaly_rank" in scores.columns:  # only the in-memory path ranks (a global rank needs a sort)

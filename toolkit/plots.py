@@ -5,22 +5,102 @@ response curves and revenue contributions.
 Every function takes frames or arrays of either backend (device data is brought to the host
 here, since matplotlib draws from host memory), draws on the ``ax`` it is given or on a new
 one, and returns the ``Axes`` so a notebook can add to it. Nothing is shown or saved.
+
+Input contract: each function checks its inputs before drawing anything -- a frame where a
+frame is expected (in memory: a Dask frame is refused, call ``.compute()`` on the rows to
+draw), the columns it draws present and numeric, an ``ax`` that is a matplotlib Axes -- and
+raises :class:`~toolkit.errors.DataValidationError` naming the parameter or the column.
+Non-finite values: NaN and ``inf`` are not drawn (matplotlib leaves a gap in a line; the
+histogram of :func:`delay_distribution` and the scales ignore them).
+:func:`host_frame`, :func:`check_media_model` and :func:`spend_by_channel` are the checks,
+shared with :mod:`toolkit.widgets`.
+
+Examples
+--------
+>>> import matplotlib; matplotlib.use("Agg")
+>>> from toolkit import plots
+>>> plots.backtest_errors([0.3, 0.2])
+Traceback (most recent call last):
+...
+toolkit.errors.DataValidationError: parameter 'table': expected an in-memory pandas or cuDF DataFrame, got a list
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from toolkit import backend
+from toolkit.errors import DataValidationError
+from toolkit.panel.checks import (
+    as_list,
+    check_choice,
+    check_frame,
+    check_int,
+    check_number,
+    require_columns,
+    require_numeric,
+)
 
 __all__ = ["forecast", "backtest_errors", "inventory_paths", "frontier", "routes", "delay_distribution", "response_curves",
            "contributions"]
 
 
+def host_frame(df: Any, param: str, columns: Sequence[str] = (), numeric: Sequence[str] = (), purpose: str = "") -> Any:
+    """``df`` on the host after checking it is an in-memory frame with ``columns`` (``numeric`` ones numeric).
+
+    Raises
+    ------
+    DataValidationError
+        Naming ``param`` (not an in-memory frame) or the first missing / non-numeric column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> host_frame(pd.DataFrame({"a": [1]}), "table", ["b"])
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.DataValidationError: column 'b': missing; available columns: ['a']
+    """
+    check_frame(df, param, dask=False)
+    require_columns(df, [*columns, *numeric], purpose)
+    require_numeric(df, numeric, purpose)
+    return backend.to_host(df)
+
+
+def check_media_model(model: Any, param: str = "model") -> Any:
+    """Raise unless ``model`` is a fitted :class:`toolkit.decisions.marketing.MarketingMixModel` (or alike).
+
+    Raises
+    ------
+    DataValidationError
+        ``model`` has no media response (``response_curve``, ``response``, ``marginal_roi``).
+    sklearn.exceptions.NotFittedError
+        ``model`` is not fitted (no ``params_``).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    if not all(callable(getattr(model, name, None)) for name in ("response_curve", "response", "marginal_roi")):
+        raise DataValidationError.for_parameter(param, "expected a MarketingMixModel (toolkit.decisions.marketing)",
+                                                type(model).__name__)
+    check_is_fitted(model, "params_")
+    return model
+
+
+def spend_by_channel(spend: Any, channels: Sequence[str], param: str = "spend") -> dict[str, float]:
+    """``{channel: daily spend}`` from a mapping, each channel known and each spend a finite number >= 0."""
+    if not isinstance(spend, Mapping):
+        raise DataValidationError.for_parameter(param, "expected a mapping channel -> daily spend",
+                                                type(spend).__name__)
+    return {check_choice(param, str(c), list(channels)): check_number(f"{param}[{c!r}]", v, minimum=0.0)
+            for c, v in spend.items()}
+
+
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
     if ax is not None:
+        if not callable(getattr(ax, "plot", None)):
+            raise DataValidationError.for_parameter("ax", "expected a matplotlib Axes", type(ax).__name__)
         return ax
     import matplotlib.pyplot as plt
 
@@ -69,14 +149,19 @@ def forecast(
     >>> len(plots.forecast(h, p).lines)
     2
     """
+    if (lower_col is None) != (upper_col is None):
+        raise DataValidationError.for_parameter("upper_col" if upper_col is None else "lower_col",
+                                                "give both interval bounds or neither", None)
+    bounds = [c for c in (lower_col, upper_col) if c is not None]
+    h = host_frame(history, "history", [time_col], [target_col], "by the history line")
+    p = host_frame(prediction, "prediction", [time_col], [forecast_col, *bounds], "by the forecast line")
+    a = None if actual is None else host_frame(actual, "actual", [time_col], [target_col], "by the actuals")
     ax = _axes(ax, (10, 3.5))
-    h, p = backend.to_host(history), backend.to_host(prediction)
     ax.plot(h[time_col], h[target_col], lw=0.9, color="0.3", label="history")
     ax.plot(p[time_col], p[forecast_col], lw=1.6, color="tab:blue", label="forecast")
-    if lower_col and upper_col:
+    if bounds:
         ax.fill_between(p[time_col], p[lower_col], p[upper_col], color="tab:blue", alpha=0.2, label="interval")
-    if actual is not None:
-        a = backend.to_host(actual)
+    if a is not None:
         ax.scatter(a[time_col], a[target_col], s=10, color="tab:orange", zorder=3, label="actual")
     ax.set_ylabel(target_col)
     ax.legend(loc="upper left", fontsize=8)
@@ -100,8 +185,8 @@ def backtest_errors(table: Any, metric: str = "wape", *, model_col: str = "model
     -------
     matplotlib Axes
     """
+    t = host_frame(table, "table", [model_col], [metric], "by the bar chart")
     ax = _axes(ax, (6, 3))
-    t = backend.to_host(table)
     ax.barh(t[model_col].astype(str), t[metric], color="tab:blue")
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric} (lower is better)")
@@ -138,9 +223,13 @@ def inventory_paths(
     -------
     matplotlib Axes
     """
+    cols = as_list(label_cols, "label_cols")
+    p = host_frame(paths, "paths", [*cols, time_col], ["on_hand", "unmet"], "by the inventory paths")
+    max_series = check_int("max_series", max_series, minimum=1)
+    if reorder_point is not None and not isinstance(reorder_point, Mapping):
+        raise DataValidationError.for_parameter("reorder_point", "expected a mapping {label tuple: level}",
+                                                type(reorder_point).__name__)
     ax = _axes(ax, (10, 3.5))
-    p = backend.to_host(paths)
-    cols = list(label_cols)
     for n, (key, part) in enumerate(p.groupby(cols, observed=True, sort=True)):
         if n >= max_series:
             break
@@ -179,8 +268,8 @@ def frontier(
     -------
     matplotlib Axes
     """
+    t = host_frame(table, "table", [label_col] if label_col else [], [service_col, cost_col], "by the frontier")
     ax = _axes(ax, (6, 4))
-    t = backend.to_host(table)
     groups = t.groupby(label_col, sort=False) if label_col else [(None, t)]
     for name, part in groups:
         part = part.sort_values(service_col)
@@ -219,10 +308,19 @@ def routes(
     -------
     matplotlib Axes
     """
-    ax = _axes(ax, (6, 6))
-    cols = list(coord_cols)
+    if not all(hasattr(plan, name) for name in ("routes", "vehicles", "distance")):
+        raise DataValidationError.for_parameter("plan", "expected a RoutePlan (toolkit.decisions.logistics.plan_routes)",
+                                                type(plan).__name__)
+    cols = as_list(coord_cols, "coord_cols")
+    if len(cols) != 2:
+        raise DataValidationError.for_parameter("coord_cols", "expected two coordinate columns", coord_cols)
+    depot = _finite_numbers(depot, "depot")
+    if depot.shape != (2,):
+        raise DataValidationError.for_parameter("depot", "expected two coordinates", depot.tolist())
     horizontal, vertical = (1, 0) if cols[0] == "lat" else (0, 1)
-    stops = backend.to_host(plan.routes).sort_values(["vehicle", "sequence"])
+    stops = host_frame(plan.routes, "plan.routes", ["vehicle"], ["sequence", "demand", *cols], "by the route map")
+    stops = stops.sort_values(["vehicle", "sequence"])
+    ax = _axes(ax, (6, 6))
     for vehicle, visits in stops.groupby("vehicle", sort=True):
         pts = np.vstack([depot, visits[cols].to_numpy(dtype=float), depot])
         line = ax.plot(pts[:, horizontal], pts[:, vertical], "-", lw=1, alpha=0.7)[0]
@@ -260,18 +358,17 @@ def delay_distribution(
     -------
     matplotlib Axes
     """
-    ax = _axes(ax, (6, 3.5))
-    base = np.asarray(backend.to_host(delays), dtype=float)
+    base = _numbers(delays, "delays")
     base = base[np.isfinite(base)]
+    extra = np.zeros(0) if highlight is None else _numbers(highlight, "highlight")
+    extra = extra[np.isfinite(extra)]
+    ax = _axes(ax, (6, 3.5))
     lo, hi = (np.floor(base.min()), np.ceil(base.max())) if base.size else (-1.0, 1.0)
-    if highlight is not None:
-        extra = np.asarray(backend.to_host(highlight), dtype=float)
-        extra = extra[np.isfinite(extra)]
-        if extra.size:
-            lo, hi = min(lo, np.floor(extra.min())), max(hi, np.ceil(extra.max()))
+    if extra.size:
+        lo, hi = min(lo, np.floor(extra.min())), max(hi, np.ceil(extra.max()))
     bins = np.arange(lo - 0.5, hi + 1.5)
     ax.hist(base, bins=bins, density=True, alpha=0.6, label="history")
-    if highlight is not None and extra.size:
+    if extra.size:
         ax.hist(extra, bins=bins, density=True, alpha=0.6, label="selected")
     ax.axvline(0.0, color="black", lw=1, ls="--")
     ax.set_xlabel(label)
@@ -309,9 +406,13 @@ def response_curves(
     -------
     matplotlib Axes
     """
-    ax = _axes(ax, (7, 4))
+    check_media_model(model)
     params = model.params_
-    marks = dict(params["mean_spend"]) if spend is None else {str(k): float(v) for k, v in dict(spend).items()}
+    marks = dict(params["mean_spend"]) if spend is None else spend_by_channel(spend, [str(c) for c in params.index])
+    points = check_int("points", points, minimum=2)
+    if max_spend is not None:
+        max_spend = check_number("max_spend", max_spend, minimum=0.0, low_open=True)
+    ax = _axes(ax, (7, 4))
     top = max_spend or 3.0 * max([v for v in marks.values() if np.isfinite(v)] + [1.0])
     grid = np.linspace(0.0, top, points)
     for channel in params.index:
@@ -349,8 +450,9 @@ def contributions(
     -------
     matplotlib Axes
     """
+    frame = host_frame(decomposition, "decomposition", [time_col, channel_col], ["media", "baseline", "actual"],
+                       "by the contributions chart")
     ax = _axes(ax, (10, 4))
-    frame = backend.to_host(decomposition)
     media = frame.pivot_table(index=time_col, columns=channel_col, values="media", aggfunc="sum", observed=True)
     base = frame.groupby(time_col)["baseline"].sum()
     actual = frame.groupby(time_col)["actual"].sum()
@@ -361,3 +463,27 @@ def contributions(
     ax.set_title(title or "revenue = baseline + media contributions")
     ax.legend(fontsize="small", loc="upper left", ncol=3)
     return ax
+
+
+def _numbers(values: Any, param: str) -> np.ndarray:
+    """A 1-D float array from an array, a Series or a list of numbers (NaN and inf kept)."""
+    if type(values).__name__ == "DataFrame":
+        raise DataValidationError.for_parameter(param, "expected an array or Series of numbers, got a DataFrame")
+    try:
+        out = np.asarray(backend.to_host(values), dtype=float)
+    except (TypeError, ValueError) as err:
+        raise DataValidationError.for_parameter(param, "expected numbers", type(values).__name__) from err
+    if out.ndim != 1:
+        raise DataValidationError.for_parameter(param, "expected a one-dimensional array of numbers",
+                                                f"shape {out.shape}")
+    return out
+
+
+def _finite_numbers(values: Any, param: str) -> np.ndarray:
+    try:
+        out = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise DataValidationError.for_parameter(param, "expected numbers", values) from err
+    if not np.isfinite(out).all():
+        raise DataValidationError.for_parameter(param, "expected finite numbers", out.tolist())
+    return out

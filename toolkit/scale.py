@@ -33,11 +33,14 @@ Examples
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 from toolkit import backend
+from toolkit.datasets.manifest import check_schema, read_manifest, table_files
+from toolkit.datasets.parquet import dataset_path
+from toolkit.datasets.retail import resolve_backend
 from toolkit.errors import BackendUnavailableError, DataValidationError
+from toolkit.panel.checks import as_list, check_choice, check_int
 from toolkit.panel.partitions import (
     assume_partitioned_by_series,
     is_partitioned_by_series,
@@ -182,6 +185,9 @@ def cluster(
 
     Raises
     ------
+    DataValidationError
+        ``gpu`` not True, False or "auto"; ``n_workers`` or ``threads_per_worker`` not a
+        whole number >= 1; ``address`` not a string.
     BackendUnavailableError
         ``gpu=True`` without a usable GPU or without dask-cuda.
 
@@ -194,17 +200,21 @@ def cluster(
     """
     import dask
 
+    if not (isinstance(gpu, bool) or (isinstance(gpu, str) and gpu == "auto")):
+        raise DataValidationError.for_parameter("gpu", "unknown value", gpu, [True, False, "auto"])
+    if n_workers is not None:
+        n_workers = check_int("n_workers", n_workers, minimum=1)
+    if threads_per_worker is not None:
+        threads_per_worker = check_int("threads_per_worker", threads_per_worker, minimum=1)
+    if address is not None and not isinstance(address, str):
+        raise DataValidationError.for_parameter("address", "expected a scheduler address string", address)
     client_class = _client_class()
-    if gpu not in (True, False, "auto"):
-        raise ValueError(f"gpu must be True, False or 'auto', got {gpu!r}")
     if address is not None:  # the workers' hardware decides, not this machine's
         client = client_class(address, dataframe_backend="pandas")
         if gpu is True or (gpu == "auto" and _workers_have_gpu(client)):
             client.use_backend("cudf")
         return client
     on_gpu = _wants_gpu(gpu)
-    if n_workers is not None and int(n_workers) < 1:
-        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
     memory = "auto" if memory_limit is None else memory_limit
     if on_gpu:
         from dask_cuda import LocalCUDACluster
@@ -241,16 +251,21 @@ def read_parquet_dataset(
     table: str = "sales",
     columns: Sequence[str] | None = None,
     backend_name: str | None = None,
+    check_manifest: bool = True,
 ) -> Any:
     """Read one table written by :func:`toolkit.datasets.write_parquet` as a lazy Dask frame.
 
-    Each ``path/<table>/part-NNNNN.parquet`` file becomes one partition (a table written as
-    a single ``path/<table>.parquet`` file, e.g. by ``RetailData.to_parquet``, becomes one
-    partition). Categorical columns get the categories of the first file in every partition
-    (known categories, so ``cat`` operations and concatenation work without a pass over the
-    data). Because the writer puts whole blocks of skus in each file, ``sales`` and
-    ``inventory`` come back recorded as partitioned by ``sku`` (hence by any finer series
-    keys) over ``date``: per-series functions run on them without a shuffle.
+    The table's files are first checked against the dataset's ``manifest.json``
+    (:mod:`toolkit.datasets.manifest`): a missing part file, a part with another row count
+    or an unlisted part file raises before anything is read, naming the table and the
+    parts. Each ``path/<table>/part-NNNNN.parquet`` file listed becomes one partition (a
+    table written as a single ``path/<table>.parquet`` file, e.g. by
+    ``RetailData.to_parquet``, becomes one partition). Categorical columns get the
+    categories of the first file in every partition (known categories, so ``cat``
+    operations and concatenation work without a pass over the data). Because the writer
+    puts whole blocks of skus in each file, ``sales`` and ``inventory`` come back recorded
+    as partitioned by ``sku`` (hence by any finer series keys) over ``date``: per-series
+    functions run on them without a shuffle.
 
     Parameters
     ----------
@@ -259,8 +274,11 @@ def read_parquet_dataset(
     table : str, default "sales"
     columns : list of str, optional
         Columns to read (default all).
-    backend_name : {"cpu", "gpu"}, optional
+    backend_name : {"cpu", "gpu", "auto"}, optional
         Partitions are pandas or cuDF frames; default :func:`toolkit.backend.current`.
+    check_manifest : bool, default True
+        ``False`` reads a directory without a manifest as it is (every
+        ``<table>/part-*.parquet``, or ``<table>.parquet``), unchecked.
 
     Returns
     -------
@@ -269,7 +287,8 @@ def read_parquet_dataset(
     Raises
     ------
     DataValidationError
-        No such table under ``path``, or a requested column is not in it.
+        No such directory, no manifest, no such table (the tables there are listed), part
+        files that do not match the manifest, or a requested column not in the table.
 
     Examples
     --------
@@ -279,28 +298,30 @@ def read_parquet_dataset(
     2
     """
     import dask.dataframe as dd
+    import pyarrow.parquet as pq
 
-    root = Path(path)
-    folder, single = root / table, root / f"{table}.parquet"
-    files = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else ([single] if single.exists() else [])
-    if not files:
-        raise DataValidationError(f"table {table!r}: no {table}/part-*.parquet files or {table}.parquet in {root}",
-                                  column=table)
-    on_gpu = (backend_name or backend.current()) == "gpu"
-    wanted = None if columns is None else list(columns)
-    if wanted is not None:
-        import pyarrow.parquet as pq
-
-        present = pq.read_schema(files[0]).names
-        unknown = [c for c in wanted if c not in present]
-        if unknown:
-            raise DataValidationError(f"column {unknown[0]!r}: not in table {table!r} (columns: {present})",
-                                      column=unknown[0])
+    root = dataset_path(path)
+    if not isinstance(table, str):
+        raise DataValidationError.for_parameter("table", "expected a table name", table)
+    wanted = None if columns is None else as_list(columns, "columns")
+    on_gpu = resolve_backend(backend_name) == "gpu"
+    manifest = read_manifest(root) if check_manifest else None
+    if manifest is not None:
+        table = check_choice("table", table, sorted(manifest["tables"]))
+    files = table_files(root, table, manifest, check_manifest)
+    present = list(manifest["tables"][table]["columns"]) if manifest else pq.read_schema(files[0]).names
+    unknown = [c for c in wanted or () if c not in present]
+    if unknown:
+        raise DataValidationError(f"column {unknown[0]!r}: not in table {table!r} (columns: {present})",
+                                  column=unknown[0])
     meta = _read_part(str(files[0]), wanted, {}, on_gpu).iloc[:0]
+    if manifest is not None:
+        check_schema(table, meta, manifest, dtypes=not on_gpu, complete=wanted is None)
     dtypes = {c: meta[c].dtype for c in meta.columns if str(meta[c].dtype) == "category"}
     ddf = dd.from_map(_read_part, [str(f) for f in files], columns=wanted, dtypes=dtypes, on_gpu=on_gpu,
                       meta=meta, label=f"read-{table}", enforce_metadata=False)
     time_col = _SKU_TABLES.get(table)
-    if folder.is_dir() and time_col is not None and "sku" in meta.columns and time_col in meta.columns:
+    written_by_block = files[0].parent != root
+    if written_by_block and time_col is not None and "sku" in meta.columns and time_col in meta.columns:
         assume_partitioned_by_series(ddf, ["sku"], time_col)
     return ddf

@@ -7,6 +7,13 @@ time a control changes. The computation lives in plain functions (:func:`select_
 :func:`inventory_what_if`, :func:`select_deliveries`, :func:`budget_what_if`) that the
 widgets call, so it is tested without a browser; the widgets only wire controls to those
 functions and draw with :mod:`toolkit.plots`.
+
+Input contract: the functions and the explorers' constructors check their inputs before any
+work (frames in memory with the columns they use, names that exist, numbers in range) with
+:mod:`toolkit.panel.checks` and :func:`toolkit.plots.host_frame`, and raise
+:class:`~toolkit.errors.DataValidationError` naming the parameter or column (unknown names
+list the valid choices); an unfitted marketing model raises scikit-learn's
+``NotFittedError``. Non-finite values are shown as they are (tables) or not drawn (plots).
 """
 
 from __future__ import annotations
@@ -17,14 +24,63 @@ import numpy as np
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.panel import as_list
+from toolkit.panel.checks import (
+    DEFAULT_ID_COLS,
+    as_list,
+    check_choice,
+    check_frame,
+    check_int,
+    check_number,
+    require_datetime,
+    require_finite,
+)
+from toolkit.plots import check_media_model, host_frame, spend_by_channel
 
-__all__ = ["select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
+__all__ = ["Explorer", "select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
            "DeliveryExplorer", "budget_what_if", "BudgetExplorer"]
 
 
-def _host(frame: Any) -> Any:
-    return backend.to_host(frame)
+def _forecast_frames(history: Any, forecasts: Any, ids: list[str], time_col: str, target_col: str | None = None
+                     ) -> tuple[Any, dict[str, Any]]:
+    """History and every forecast frame on the host, checked for the columns the explorer uses."""
+    hist = host_frame(history, "history", [*ids, time_col], [target_col] if target_col else [], "by the explorer")
+    if not isinstance(forecasts, Mapping) or not forecasts:
+        raise DataValidationError.for_parameter("forecasts", "expected a non-empty mapping model name -> frame",
+                                                type(forecasts).__name__)
+    return hist, {str(name): host_frame(frame, f"forecasts[{name!r}]", [*ids, time_col], purpose="by the explorer")
+                  for name, frame in forecasts.items()}
+
+
+class Explorer:
+    """What every explorer shares: its ``controls`` wired to ``update``, laid out above an output area.
+
+    A subclass fills ``self.controls`` (name -> ipywidgets control), implements ``update``
+    (recompute from the controls, draw into ``self.output``) and calls :meth:`wire` last in
+    its constructor.
+    """
+
+    controls: dict
+
+    def wire(self, split: int | None = None) -> None:
+        """Observe every control, lay them out in one row (or two, at ``split``), and draw once."""
+        import ipywidgets as w
+
+        self.output = w.Output()
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        shown = list(self.controls.values())
+        rows = [shown] if split is None else [shown[:split], shown[split:]]
+        self.widget = w.VBox([*(w.HBox(row) for row in rows), self.output])
+        self.update()
+
+    def update(self, *_: Any) -> None:
+        """Recompute from the controls and redraw."""
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
 
 
 def select_forecast(
@@ -34,7 +90,7 @@ def select_forecast(
     model: str,
     horizon: int,
     *,
-    id_cols: str | Sequence[str] = ("sku", "location"),
+    id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
     time_col: str = "date",
     history_days: int | None = 90,
 ) -> tuple[Any, Any]:
@@ -59,6 +115,13 @@ def select_forecast(
     -------
     (history rows, forecast rows) : host (pandas) frames sorted by time
 
+    Raises
+    ------
+    DataValidationError
+        A frame that is not in memory or lacks ``id_cols``/``time_col``; ``model`` not a key
+        of ``forecasts`` (the keys are listed); ``horizon``/``history_days`` not whole
+        numbers >= 1; a ``key`` of another length than ``id_cols``; no history for ``key``.
+
     Examples
     --------
     >>> import pandas as pd
@@ -70,16 +133,18 @@ def select_forecast(
     (5, 2)
     """
     ids = as_list(id_cols)
-    if model not in forecasts:
-        raise DataValidationError(f"column 'model': {model!r} is not one of {sorted(forecasts)}", column="model")
-    if int(horizon) < 1:
-        raise DataValidationError(f"column 'horizon': must be >= 1, got {horizon}", column="horizon")
+    if not ids:
+        raise DataValidationError.for_parameter("id_cols", "must name at least one series key column", id_cols)
+    history, forecasts = _forecast_frames(history, forecasts, ids, time_col)
+    model = check_choice("model", model, list(forecasts))
+    horizon = check_int("horizon", horizon, minimum=1)
+    if history_days is not None:
+        history_days = check_int("history_days", history_days, minimum=1)
     key = tuple(key) if isinstance(key, (tuple, list)) else (key,)
     if len(key) != len(ids):
-        raise DataValidationError(f"column {ids[0]!r}: key {key} does not match id_cols {ids}", column=ids[0])
+        raise DataValidationError.for_parameter("key", f"expected one value per id column {ids}", key)
 
     def rows(frame: Any) -> Any:
-        frame = _host(frame)
         mask = np.ones(len(frame), dtype=bool)
         for col, value in zip(ids, key):
             mask &= (frame[col] == value).to_numpy()
@@ -89,11 +154,11 @@ def select_forecast(
     if len(hist) == 0:
         raise DataValidationError(f"column {ids[0]!r}: no history for series {key}", column=ids[0])
     if history_days is not None:
-        hist = hist.tail(int(history_days))
-    return hist, rows(forecasts[model]).head(int(horizon))
+        hist = hist.tail(history_days)
+    return hist, rows(forecasts[model]).head(horizon)
 
 
-class ForecastExplorer:
+class ForecastExplorer(Explorer):
     """Pick a series, a model and a horizon; see history, forecast and interval.
 
     Parameters
@@ -126,7 +191,7 @@ class ForecastExplorer:
         history: Any,
         forecasts: Mapping[str, Any],
         *,
-        id_cols: str | Sequence[str] = ("sku", "location"),
+        id_cols: str | Sequence[str] = DEFAULT_ID_COLS,
         time_col: str = "date",
         target_col: str = "units",
         lower_col: str | None = None,
@@ -136,10 +201,14 @@ class ForecastExplorer:
     ):
         import ipywidgets as w
 
-        self.history, self.forecasts = _host(history), {k: _host(v) for k, v in forecasts.items()}
-        self.ids, self.time_col, self.target_col = as_list(id_cols), time_col, target_col
-        self.lower_col, self.upper_col, self.history_days = lower_col, upper_col, history_days
-        self.actual = None if actual is None else _host(actual)
+        ids = as_list(id_cols)
+        if not ids:
+            raise DataValidationError.for_parameter("id_cols", "must name at least one series key column", id_cols)
+        self.history, self.forecasts = _forecast_frames(history, forecasts, ids, time_col, target_col)
+        self.ids, self.time_col, self.target_col = ids, time_col, target_col
+        self.lower_col, self.upper_col = lower_col, upper_col
+        self.history_days = check_int("history_days", history_days, minimum=1)
+        self.actual = None if actual is None else host_frame(actual, "actual", [*ids, time_col], [target_col])
         first = next(iter(self.forecasts.values()))
         steps = int(first.groupby(self.ids, observed=True).size().max())
         self.controls = {
@@ -148,11 +217,7 @@ class ForecastExplorer:
         }
         self.controls["model"] = w.Dropdown(options=list(self.forecasts), description="model")
         self.controls["horizon"] = w.IntSlider(value=steps, min=1, max=steps, description="horizon")
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())[:3]), w.HBox(list(self.controls.values())[3:]), self.output])
-        self.update()
+        self.wire(split=3)
 
     def _key(self) -> tuple:
         key = []
@@ -188,11 +253,6 @@ class ForecastExplorer:
             plt.show()
             plt.close(fig)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
 
 def inventory_what_if(
     demand: Any,
@@ -221,6 +281,13 @@ def inventory_what_if(
         ``table``: one row per policy at ``service_level``; ``frontier``: every policy at
         every level of ``frontier_levels`` (and ``service_level``).
 
+    Raises
+    ------
+    DataValidationError
+        ``extra_lead_time`` not a whole number >= 0; a service level outside (0, 1);
+        ``demand`` not a NumPy/CuPy array; lead times that are not whole days >= 0; and what
+        :func:`~toolkit.decisions.inventory.service_cost_frontier` refuses.
+
     Examples
     --------
     >>> import numpy as np
@@ -233,11 +300,24 @@ def inventory_what_if(
     """
     from toolkit.decisions.inventory import service_cost_frontier
 
-    if int(extra_lead_time) < 0:
-        raise DataValidationError(f"column 'extra_lead_time': must be >= 0, got {extra_lead_time}", column="extra_lead_time")
-    xp = backend.array_namespace(demand)
-    lead = xp.asarray(lead_time, dtype=xp.int64) + int(extra_lead_time)
-    levels = sorted(set(float(v) for v in frontier_levels) | {float(service_level)})
+    extra_lead_time = check_int("extra_lead_time", extra_lead_time, minimum=0)
+    service_level = check_number("service_level", service_level, 0.0, 1.0, low_open=True, high_open=True)
+    if isinstance(frontier_levels, (str, bytes)) or not isinstance(frontier_levels, Sequence):
+        raise DataValidationError.for_parameter("frontier_levels", "expected a sequence of service levels",
+                                                frontier_levels)
+    levels = sorted({check_number("frontier_levels", v, 0.0, 1.0, low_open=True, high_open=True)
+                     for v in frontier_levels} | {service_level})
+    try:
+        xp = backend.array_namespace(demand)
+    except TypeError as err:
+        raise DataValidationError.for_parameter("demand", "expected a NumPy or CuPy array of shape (series, days)",
+                                                type(demand).__name__) from err
+    lead = xp.asarray(lead_time)
+    if not xp.isdtype(lead.dtype, ("integral", "real floating")) or bool(xp.any(lead < 0)) \
+            or bool(xp.any(lead != xp.round(lead))):
+        raise DataValidationError.for_parameter("lead_time", "expected whole numbers of days >= 0",
+                                                backend.to_host(lead).tolist())
+    lead = xp.astype(lead, xp.int64) + extra_lead_time
     frontier = service_cost_frontier(demand, lead, forecast=forecast, errors=errors, service_levels=levels,
                                      target=target, review_period=review_period, holding_cost=holding_cost,
                                      shortage_cost=shortage_cost, ordering_cost=ordering_cost, backorders=backorders)
@@ -245,7 +325,7 @@ def inventory_what_if(
     return table, frontier
 
 
-class InventoryWhatIf:
+class InventoryWhatIf(Explorer):
     """What-if explorer: service level, extra lead time, holding and shortage costs.
 
     Every change re-plans the policies (:func:`inventory_what_if`) and redraws the KPI table
@@ -255,8 +335,12 @@ class InventoryWhatIf:
     ----------
     demand, lead_time, forecast, errors
         As in :func:`inventory_what_if` (arrays, one row per sku x warehouse).
-    service_level, holding_cost, shortage_cost, ordering_cost, review_period, target, backorders
-        Starting values / fixed settings.
+    **settings
+        Any other keyword of :func:`inventory_what_if`, with its defaults: the starting
+        values of the sliders (``service_level`` in [0.8, 0.995], ``extra_lead_time`` in
+        [0, 14], ``holding_cost`` in [0.01, 100], ``shortage_cost`` in [0.1, 1000]) and the
+        fixed settings (``ordering_cost``, ``review_period``, ``target``, ``backorders``,
+        ``frontier_levels``).
 
     Attributes
     ----------
@@ -265,40 +349,42 @@ class InventoryWhatIf:
         ``service_level``, ``extra_lead_time``, ``holding_cost``, ``shortage_cost`` sliders.
     table, frontier : frames
         The current results.
+
+    Raises
+    ------
+    DataValidationError
+        An unknown setting (the valid ones are listed), a slider start outside its range,
+        and what :func:`inventory_what_if` refuses.
     """
 
-    def __init__(
-        self,
-        demand: Any,
-        lead_time: Any,
-        *,
-        forecast: Any,
-        errors: Any,
-        service_level: float = 0.95,
-        holding_cost: float = 1.0,
-        shortage_cost: float = 10.0,
-        ordering_cost: float = 0.0,
-        review_period: int = 7,
-        target: str = "cycle_service_level",
-        backorders: bool = False,
-    ):
+    SLIDERS = {"service_level": (0.8, 0.995), "extra_lead_time": (0, 14), "holding_cost": (0.01, 100.0),
+               "shortage_cost": (0.1, 1000.0)}
+    """Settings driven by a slider, with the slider's range."""
+
+    def __init__(self, demand: Any, lead_time: Any, *, forecast: Any, errors: Any, **settings: Any):
+        import inspect
+
         import ipywidgets as w
 
+        defaults = {name: p.default for name, p in inspect.signature(inventory_what_if).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        for name in settings:
+            check_choice("settings", name, list(defaults))
+        start = {**defaults, **settings}
+        for name, (low, high) in self.SLIDERS.items():
+            start[name] = check_number(name, start[name], low, high)
         self.data = {"demand": demand, "lead_time": lead_time, "forecast": forecast, "errors": errors}
-        self.fixed = {"ordering_cost": ordering_cost, "review_period": review_period, "target": target,
-                      "backorders": backorders}
+        self.fixed = {name: value for name, value in start.items() if name not in self.SLIDERS}
         self.controls = {
-            "service_level": w.FloatSlider(value=service_level, min=0.8, max=0.995, step=0.005, readout_format=".3f",
-                                           description="service"),
-            "extra_lead_time": w.IntSlider(value=0, min=0, max=14, description="+lead days"),
-            "holding_cost": w.FloatLogSlider(value=holding_cost, base=10, min=-2, max=2, description="holding"),
-            "shortage_cost": w.FloatLogSlider(value=shortage_cost, base=10, min=-1, max=3, description="shortage"),
+            "service_level": w.FloatSlider(value=start["service_level"], min=0.8, max=0.995, step=0.005,
+                                           readout_format=".3f", description="service"),
+            "extra_lead_time": w.IntSlider(value=check_int("extra_lead_time", start["extra_lead_time"]), min=0, max=14,
+                                           description="+lead days"),
+            "holding_cost": w.FloatLogSlider(value=start["holding_cost"], base=10, min=-2, max=2, description="holding"),
+            "shortage_cost": w.FloatLogSlider(value=start["shortage_cost"], base=10, min=-1, max=3,
+                                              description="shortage"),
         }
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())[:2]), w.HBox(list(self.controls.values())[2:]), self.output])
-        self.update()
+        self.wire(split=2)
 
     def update(self, *_: Any) -> None:
         """Re-plan with the current controls and redraw the table and the frontier."""
@@ -311,7 +397,7 @@ class InventoryWhatIf:
         self.table, self.frontier = inventory_what_if(**self.data, **settings, **self.fixed)
         self.output.clear_output(wait=True)
         with self.output:
-            shown = _host(self.table)[["policy", "cycle_service_level", "fill_rate", "avg_on_hand", "total_cost"]]
+            shown = backend.to_host(self.table)[["policy", "cycle_service_level", "fill_rate", "avg_on_hand", "total_cost"]]
             display(shown.round(3))
             fig, ax = plt.subplots(figsize=(6, 3.5))
             best = shown.sort_values("total_cost")["policy"].iloc[0]
@@ -319,10 +405,23 @@ class InventoryWhatIf:
             plt.show()
             plt.close(fig)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
 
-        display(self.widget)
+def _lane_frame(frame: Any, param: str, more: list[str]) -> Any:
+    """A lanes/incidents frame on the host; its lane columns are needed unless it is empty (no lane flagged)."""
+    check_frame(frame, param, dask=False)
+    return host_frame(frame, param, ["carrier", "zone", *more] if len(frame) else [], purpose="by the explorer")
+
+
+def _day(date: Any) -> Any:
+    import pandas as pd
+
+    try:
+        day = pd.Timestamp(date)
+    except (TypeError, ValueError) as err:
+        raise DataValidationError.for_parameter("date", "not a date", date) from err
+    if day is pd.NaT:
+        raise DataValidationError.for_parameter("date", "not a date", date)
+    return day
 
 
 def select_deliveries(
@@ -354,6 +453,14 @@ def select_deliveries(
         incidents) and ``stops`` (every shipment of the zone on ``date``, any carrier: the
         deliveries to route), all host pandas.
 
+    Raises
+    ------
+    DataValidationError
+        ``shipments`` not an in-memory frame with the columns above (``time_col``
+        datetime), a missing or infinite ``actual_days``/``promised_days`` (named with a few
+        ``shipment_id``); non-empty ``lanes``/``incidents`` without ``carrier``/``zone``
+        (``lanes``: ``is_anomaly``); a ``date`` that is not a date.
+
     Examples
     --------
     >>> import pandas as pd
@@ -364,16 +471,16 @@ def select_deliveries(
     >>> view["history"].tolist(), view["day"].tolist(), len(view["stops"])
     ([1, 3], [3], 2)
     """
-    import pandas as pd
-
-    ship = _host(shipments)
-    for col in ("carrier", "zone", time_col, "actual_days", "promised_days"):
-        if col not in ship.columns:
-            raise DataValidationError(f"column {col!r}: missing (needed by the delivery explorer)", column=col)
-    day = pd.Timestamp(date)
+    ship = host_frame(shipments, "shipments", ["carrier", "zone", time_col], ["actual_days", "promised_days"],
+                      "by the delivery explorer")
+    require_datetime(ship, time_col)
+    require_finite(ship, ["actual_days", "promised_days"], ["shipment_id"], allow_nan=False,
+                   purpose="by the delivery explorer")
+    lanes_h = _lane_frame(lanes, "lanes", ["is_anomaly"])
+    inc_h = _lane_frame(incidents, "incidents", [])
+    day = _day(date)
     lane = ship[(ship["carrier"].astype(str) == str(carrier)) & (ship["zone"] == zone)]
     delay = lane["actual_days"].astype("int64") - lane["promised_days"].astype("int64")
-    lanes_h, inc_h = _host(lanes), _host(incidents)
 
     def of_lane(frame: Any) -> Any:
         if len(frame) == 0:
@@ -391,7 +498,7 @@ def select_deliveries(
     }
 
 
-class DeliveryExplorer:
+class DeliveryExplorer(Explorer):
     """Pick a carrier, a zone and a day: delay distribution, flagged incidents, route plan.
 
     Parameters
@@ -422,14 +529,24 @@ class DeliveryExplorer:
                  time_limit: float = 0.5, time_col: str = "ship_date"):
         import ipywidgets as w
 
-        self.shipments, self.found = _host(shipments), lane_delays
+        if not all(hasattr(lane_delays, name) for name in ("lanes", "incidents")):
+            raise DataValidationError.for_parameter("lane_delays", "expected the LaneDelays of "
+                                                    "toolkit.decisions.logistics.lane_delays", type(lane_delays).__name__)
+        self.shipments = host_frame(shipments, "shipments", ["carrier", "zone", time_col, "shipment_id"],
+                                    ["actual_days", "promised_days", "lat", "lon", "weight_kg"], "by the explorer")
+        require_datetime(self.shipments, time_col)
+        if len(self.shipments) == 0:
+            raise DataValidationError("the frame is empty (no shipment to explore)", parameter="shipments")
+        self.found = lane_delays
+        capacity = check_number("capacity", capacity, minimum=0.0, low_open=True)
+        time_limit = check_number("time_limit", time_limit, minimum=0.0, low_open=True)
         self.depot, self.capacity, self.time_limit, self.time_col = tuple(depot), capacity, time_limit, time_col
         self._plans: dict = {}
         carriers = sorted(self.shipments["carrier"].astype(str).unique())
         zones = sorted(self.shipments["zone"].unique().tolist())
         dates = sorted(self.shipments[time_col].dt.floor("D").dt.strftime("%Y-%m-%d").unique())
         start = (carriers[0], zones[0], dates[-1])
-        inc = _host(lane_delays.incidents)
+        inc = backend.to_host(lane_delays.incidents)
         if len(inc):
             top = inc.sort_values("peak_score", ascending=False).iloc[0]
             start = (str(top["carrier"]), top["zone"], top["peak_at"].strftime("%Y-%m-%d"))
@@ -438,11 +555,7 @@ class DeliveryExplorer:
             "zone": w.Dropdown(options=zones, value=start[1], description="zone"),
             "date": w.Dropdown(options=dates, value=start[2], description="date"),
         }
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.output])
-        self.update()
+        self.wire()
 
     def _plan(self, zone: Any, date: str) -> Any:
         from toolkit.decisions.logistics import plan_routes
@@ -480,11 +593,6 @@ class DeliveryExplorer:
             shown = self.view["incidents"]
             display(shown if len(shown) else "no incident on this lane")
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
 
 def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
     """Predicted daily media revenue, ROI and marginal ROI of a daily spend per channel.
@@ -499,6 +607,16 @@ def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
     pandas.DataFrame
         Indexed by channel: ``spend``, ``revenue`` (daily media revenue in steady state),
         ``roi`` and ``marginal_roi``; ``.attrs["total_revenue"]`` and ``.attrs["total_spend"]``.
+        Channels missing from ``spend`` spend 0.
+
+    Raises
+    ------
+    DataValidationError
+        ``model`` is not a MarketingMixModel; ``spend`` is not a mapping, names a channel the
+        model does not have (its channels are listed) or a spend that is not a finite
+        number >= 0.
+    sklearn.exceptions.NotFittedError
+        ``model`` is not fitted.
 
     Examples
     --------
@@ -510,6 +628,8 @@ def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
     """
     import pandas as pd
 
+    check_media_model(model)
+    spend = spend_by_channel(spend, list(model.params_.index))
     revenue = model.response(spend)
     values = revenue.index.map(lambda c: float(spend.get(c, 0.0)))
     table = pd.DataFrame({"spend": values.to_numpy(dtype=float), "revenue": revenue.to_numpy()}, index=revenue.index)
@@ -522,7 +642,7 @@ def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
     return table
 
 
-class BudgetExplorer:
+class BudgetExplorer(Explorer):
     """Daily budget sliders per channel; predicted revenue and marginal ROI update live.
 
     Parameters
@@ -545,7 +665,8 @@ class BudgetExplorer:
     def __init__(self, model: Any, *, max_factor: float = 3.0):
         import ipywidgets as w
 
-        self.model = model
+        self.model = check_media_model(model)
+        max_factor = check_number("max_factor", max_factor, minimum=1.0)
         start = {c: float(v) for c, v in model.params_["mean_spend"].items()}
         self.baseline = budget_what_if(model, start)
         self.controls = {
@@ -553,12 +674,7 @@ class BudgetExplorer:
                              step=round(max(v, 1.0) / 50, 2), description=c, continuous_update=False)
             for c, v in start.items()
         }
-        self.output = w.Output()
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())[:2]), w.HBox(list(self.controls.values())[2:]),
-                              self.output])
-        self.update()
+        self.wire(split=2)
 
     def update(self, *_: Any) -> None:
         """Re-predict with the sliders' spends and redraw."""
@@ -580,7 +696,3 @@ class BudgetExplorer:
             plt.show()
             plt.close(fig)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.datasets import BLOCK_SKUS, load_electronic_sales, load_parquet, make_retail, write_parquet
+from toolkit.datasets import (
+    BLOCK_SKUS,
+    TABLES,
+    load_electronic_sales,
+    load_parquet,
+    make_retail,
+    write_parquet,
+)
 from toolkit.errors import DataValidationError
 
 
@@ -172,7 +179,100 @@ def test_bad_arguments(kwargs, column):
 def test_missing_parquet_table_names_it(tmp_path):
     (tmp_path / "products.parquet").write_bytes(b"")
     with pytest.raises(DataValidationError, match="'locations'"):
-        load_parquet(tmp_path, tables=("locations",))
+        load_parquet(tmp_path, tables=("locations",), check_manifest=False)
+
+
+# --------------------------------------------------------------------------- the manifest
+
+N_TWO_BLOCKS = BLOCK_SKUS + 20
+
+
+@pytest.fixture()
+def two_blocks(tmp_path):
+    """A streamed dataset of two blocks (two part files per per-sku table)."""
+    return write_parquet(tmp_path / "parts", n_skus=N_TWO_BLOCKS, n_locations=2, n_days=30, seed=5, progress=False)
+
+
+def test_manifest_lists_every_file_with_its_rows_and_the_generator_parameters(two_blocks):
+    import json
+
+    import pyarrow.parquet as pq
+
+    manifest = json.loads((two_blocks / "manifest.json").read_text())
+    assert set(manifest["tables"]) == set(TABLES)
+    sales = manifest["tables"]["sales"]
+    assert [p["file"] for p in sales["parts"]] == ["sales/part-00000.parquet", "sales/part-00001.parquet"]
+    for part in sales["parts"]:  # rows as pyarrow counts them, not as the writer believes
+        assert part["rows"] == pq.ParquetFile(two_blocks / part["file"]).metadata.num_rows
+    assert sales["rows"] == N_TWO_BLOCKS * 2 * 30
+    assert sales["columns"]["sku"] == "category" and sales["categories"]["sku"]["count"] == N_TWO_BLOCKS
+    assert manifest["generator"] == {"n_skus": N_TWO_BLOCKS, "n_locations": 2, "n_days": 30, "start": "2024-01-01",
+                                     "seed": 5, "anomaly_rate": 0.002, "country": "US"}
+    assert load_parquet(two_blocks, tables="products").params == manifest["generator"]
+
+
+def test_a_missing_part_file_is_refused_naming_the_table_and_the_part(two_blocks):
+    (two_blocks / "sales" / "part-00001.parquet").unlink()
+    with pytest.raises(DataValidationError, match=r"'sales'.*part-00001") as err:
+        load_parquet(two_blocks)
+    assert "part-00000" not in str(err.value)
+    # other tables still load; unchecked reading gives the silent partial result the check prevents
+    assert len(load_parquet(two_blocks, tables=("orders",)).orders) > 0
+    partial = load_parquet(two_blocks, tables=("sales",), check_manifest=False).sales
+    assert len(partial) == BLOCK_SKUS * 2 * 30 < N_TWO_BLOCKS * 2 * 30
+
+
+def test_a_part_with_other_rows_or_an_unlisted_part_is_refused(two_blocks):
+    part = two_blocks / "inventory" / "part-00001.parquet"
+    pd.read_parquet(part).head(7).to_parquet(part, index=False)
+    with pytest.raises(DataValidationError, match=r"'inventory'.*part-00001.*7 rows"):
+        load_parquet(two_blocks, tables=("inventory",))
+    stale = two_blocks / "orders" / "part-00002.parquet"
+    stale.write_bytes((two_blocks / "orders" / "part-00000.parquet").read_bytes())
+    with pytest.raises(DataValidationError, match=r"'orders'.*not listed.*part-00002"):
+        load_parquet(two_blocks, tables=("orders",))
+
+
+def test_a_part_from_another_dataset_is_refused_by_its_categories(two_blocks, tmp_path):
+    other = write_parquet(tmp_path / "other", n_skus=N_TWO_BLOCKS + 1, n_locations=2, n_days=30, seed=5,
+                          progress=False)
+    # same rows in part 0 (a full block of BLOCK_SKUS skus), different sku categories
+    (two_blocks / "sales" / "part-00000.parquet").write_bytes((other / "sales" / "part-00000.parquet").read_bytes())
+    with pytest.raises(DataValidationError, match="column 'sku'"):
+        load_parquet(two_blocks, tables=("sales",))
+
+
+def test_a_directory_without_manifest_is_refused_unless_asked(two_blocks, tmp_path):
+    (two_blocks / "manifest.json").unlink()
+    with pytest.raises(DataValidationError, match="manifest.json.*check_manifest=False"):
+        load_parquet(two_blocks)
+    expected = make_retail(n_skus=N_TWO_BLOCKS, n_locations=2, n_days=30, seed=5, progress=False)
+    unchecked = load_parquet(two_blocks, check_manifest=False)
+    for name, frame in expected.tables.items():
+        pd.testing.assert_frame_equal(frame, unchecked.tables[name], check_exact=True)
+    with pytest.raises(DataValidationError, match="no such directory"):
+        load_parquet(tmp_path / "nowhere")
+
+
+def test_rewriting_a_directory_replaces_its_parts(two_blocks):
+    write_parquet(two_blocks, n_skus=10, n_locations=2, n_days=30, seed=1, progress=False)
+    assert sorted(p.name for p in (two_blocks / "sales").iterdir()) == ["part-00000.parquet"]
+    back = load_parquet(two_blocks)
+    expected = make_retail(n_skus=10, n_locations=2, n_days=30, seed=1, progress=False)
+    for name, frame in expected.tables.items():
+        pd.testing.assert_frame_equal(frame, back.tables[name], check_exact=True)
+
+
+def test_to_parquet_writes_a_manifest_of_the_tables_it_holds(tmp_path):
+    data = make_retail(n_skus=6, n_locations=2, n_days=30, seed=2, progress=False)
+    data.orders = None
+    root = data.to_parquet(tmp_path / "whole")
+    assert not (root / "orders.parquet").exists()
+    back = load_parquet(root, tables=("sales", "truth"))
+    pd.testing.assert_frame_equal(back.sales, data.sales, check_exact=True)
+    assert back.params == data.params and back.orders is None
+    with pytest.raises(DataValidationError, match=r"'orders'.*choose from"):
+        load_parquet(root, tables=("orders",))
 
 
 def test_electronic_sales_maps_onto_orders_schema():

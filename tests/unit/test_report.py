@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from toolkit.cli import _parameter
+from toolkit.errors import DataValidationError
 from toolkit.report import RECORD_MIME, _jsonable, read_records
 
 
@@ -29,7 +30,7 @@ def test_jsonable_converts_numpy_and_rejects_objects():
     assert _jsonable(np.float32(1.5)) == 1.5
     assert _jsonable(np.array([1, 2])) == [1, 2]
     assert _jsonable({"a": np.nan}) == {"a": None}
-    with pytest.raises(TypeError, match="record"):
+    with pytest.raises(DataValidationError, match="record"):
         _jsonable(object())
 
 

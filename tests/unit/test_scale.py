@@ -192,6 +192,19 @@ def test_read_parquet_dataset_columns_and_errors(written):
         scale.read_parquet_dataset(written, "sales", columns=["sku", "margin"])
 
 
+def test_read_parquet_dataset_refuses_a_dataset_missing_a_part(tmp_path):
+    root = write_parquet(tmp_path / "d", n_skus=256 + 5, n_locations=1, n_days=30, seed=1, progress=False)
+    (root / "sales" / "part-00001.parquet").unlink()
+    with pytest.raises(DataValidationError, match=r"'sales'.*part-00001"):
+        scale.read_parquet_dataset(root, "sales")
+    assert scale.read_parquet_dataset(root, "inventory").npartitions == 2  # other tables are whole
+    (root / "manifest.json").unlink()
+    with pytest.raises(DataValidationError, match="manifest.json"):
+        scale.read_parquet_dataset(root, "inventory")
+    unchecked = scale.read_parquet_dataset(root, "sales", check_manifest=False)
+    assert unchecked.npartitions == 1 and len(unchecked.compute()) == 256 * 30
+
+
 # --------------------------------------------------------------------------- pipeline
 
 

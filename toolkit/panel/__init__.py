@@ -53,6 +53,8 @@ from toolkit.panel.frames import assign, namespace, take, time_values, values
 from toolkit.panel.layout import SeriesLayout
 from toolkit.panel.partitions import (
     assume_partitioned_by_series,
+    ensure_partitioned_by_series,
+    fit_columns,
     is_partitioned_by_series,
     map_series,
     partition_by_series,
@@ -79,6 +81,8 @@ __all__ = [
     "as_list",
     "assign",
     "assume_partitioned_by_series",
+    "ensure_partitioned_by_series",
+    "fit_columns",
     "check_choice",
     "check_frame",
     "check_int",

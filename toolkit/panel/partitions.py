@@ -37,6 +37,8 @@ from toolkit.panel import checks
 
 __all__ = [
     "per_series",
+    "ensure_partitioned_by_series",
+    "fit_columns",
     "partition_by_series",
     "is_partitioned_by_series",
     "assume_partitioned_by_series",
@@ -197,3 +199,63 @@ def per_series(df: Any, func: Callable[..., Any], id_cols: str | Sequence[str], 
                                                                               **(partition_kwargs or {})))
     part = functools.partial(func, **kwargs, **(partition_kwargs or {}))
     return map_series(df, part, keys, time_col, meta=part(df._meta))
+
+
+def ensure_partitioned_by_series(df: Any, id_cols: str | Sequence[str], time_col: str, *,
+                                 assume: bool = False) -> Any:
+    """``df`` with every series whole in one partition, whatever the frame library.
+
+    An in-memory frame holds its series whole already and is returned as it is. A Dask frame
+    is shuffled with :func:`partition_by_series` or, with ``assume=True`` (the output of a
+    per-series step that kept every row in its partition), recorded as such without checking,
+    as :func:`assume_partitioned_by_series` does. Steps chained by a caller use it so the
+    caller does not branch on Dask.
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> df = pd.DataFrame({"sku": list("abab"), "date": pd.date_range("2024-01-01", periods=4), "units": 1.0})
+    >>> ensure_partitioned_by_series(df, "sku", "date") is df
+    True
+    >>> is_partitioned_by_series(ensure_partitioned_by_series(dd.from_pandas(df, npartitions=2), "sku", "date"),
+    ...                          "sku", "date")
+    True
+    """
+    if not is_dask(df):
+        return df
+    if assume:
+        return assume_partitioned_by_series(df, id_cols, time_col)
+    return partition_by_series(df, id_cols, time_col)
+
+
+def _as_float(part: Any, cols: Any, dtype: str) -> Any:
+    return part[cols].astype(dtype)
+
+
+def fit_columns(df: Any, feature_cols: Sequence[str], target_col: str, dtype: str = "float64") -> tuple[Any, Any]:
+    """``(df[feature_cols], df[target_col])`` as ``dtype``: the inputs of an estimator's ``fit``.
+
+    On a Dask frame both come from the same partition tasks: selecting X and y separately
+    lets Dask's optimizer fuse each with the whole upstream graph, which would compute the
+    upstream steps (features...) twice; splitting delayed partitions of one frame keeps a
+    single upstream task per partition.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X, y = fit_columns(pd.DataFrame({"a": [1, 2], "y": [3, 4]}), ["a"], "y")
+    >>> X.dtypes.tolist(), y.tolist()
+    ([dtype('float64')], [3.0, 4.0])
+    """
+    names = list(feature_cols)
+    if not is_dask(df):
+        return _as_float(df, names, dtype), _as_float(df, target_col, dtype)
+    import dask
+    import dask.dataframe as dd
+
+    parts = df[[*names, target_col]].to_delayed()
+    xs = [dask.delayed(_as_float)(p, names, dtype) for p in parts]
+    ys = [dask.delayed(_as_float)(p, target_col, dtype) for p in parts]
+    X = dd.from_delayed(xs, meta=_as_float(df._meta, names, dtype), verify_meta=False)
+    y = dd.from_delayed(ys, meta=_as_float(df._meta, target_col, dtype), verify_meta=False)
+    return X, y
