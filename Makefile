@@ -74,8 +74,9 @@ WHEEL_INTERPRETER ?= python$(WHEEL_PYTHON)
 OFFLINE_PYTHON  ?= python3
 
 wheelhouse:
-	@command -v $(WHEEL_INTERPRETER) >/dev/null || { echo "wheelhouse: no $(WHEEL_INTERPRETER) on PATH;" \
-	  "set WHEEL_INTERPRETER to a Python $(WHEEL_PYTHON) (markers are evaluated with it)"; exit 1; }
+	@$(WHEEL_INTERPRETER) -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(WHEEL_PYTHON)")' \
+	  2>/dev/null || { echo "wheelhouse: $(WHEEL_INTERPRETER) is not a working Python $(WHEEL_PYTHON);" \
+	  "set WHEEL_INTERPRETER=/path/to/python$(WHEEL_PYTHON) (pip evaluates markers with it)"; exit 1; }
 	rm -f $(WHEELHOUSE)/toolkit-*.whl
 	$(WHEEL_INTERPRETER) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELHOUSE) .
 	$(WHEEL_INTERPRETER) -m pip download --quiet --dest $(WHEELHOUSE) --only-binary=:all: \
