@@ -113,7 +113,8 @@ class DetectionPlan:
         unknown = sorted(p for p in params if p not in accepted)
         if unknown:
             raise DataValidationError.for_parameter(
-                unknown[0], f"not a parameter of method(s) {[i.name for i in infos]}", params[unknown[0]], accepted)
+                unknown[0], f"not a parameter of method(s) {[i.name for i in infos]}", params[unknown[0]],
+                accepted or None)
         params = {**params, "random_state": random_state}
         for info in infos:  # run the parameter checks and the row rules now, before any work
             info.own_params(params)

@@ -52,7 +52,8 @@ from toolkit.anomaly.scoring import check_contamination
 from toolkit.backend import array_namespace, to_host
 from toolkit.errors import DataValidationError
 
-__all__ = ["DetectorInfo", "DetectorNames", "KINDS", "register", "lookup", "make_detector", "DETECTORS", "METHODS"]
+__all__ = ["DetectorInfo", "DetectorNames", "KINDS", "register", "unregister", "lookup", "make_detector", "DETECTORS",
+           "METHODS"]
 
 KINDS = ("tabular", "series", "pyod")
 ParamCheck = Callable[[str, Any], Any]
@@ -186,6 +187,19 @@ def register(info: DetectorInfo, *, replace: bool = False) -> DetectorInfo:
     return info
 
 
+def unregister(name: str) -> DetectorInfo:
+    """Remove ``name`` from the registry and return its entry (e.g. a detector registered for a test).
+
+    Raises
+    ------
+    DataValidationError
+        ``name`` is not registered (the message lists the names that are).
+    """
+    info = lookup(name, "name")
+    del _REGISTRY[info.name]
+    return info
+
+
 def lookup(name: Any, param: str = "method", *, need_factory: bool = False) -> DetectorInfo:
     """The registry entry of ``name`` (case-insensitive); unknown names list the choices.
 
@@ -281,8 +295,9 @@ def make_detector(name: str, contamination: float = 0.1, **params: Any) -> Any:
     accepted = info.detector_parameters()
     unknown = sorted(k for k in params if k not in accepted)
     if unknown:
-        raise DataValidationError.for_parameter(unknown[0], f"not a parameter of detector {info.name!r}",
-                                                params[unknown[0]], accepted)
+        raise DataValidationError.for_parameter(unknown[0], f"not a parameter of detector {info.name!r}"
+                                                + ("" if accepted else " (it takes none besides contamination)"),
+                                                params[unknown[0]], list(accepted) or None)
     return info.factory(contamination=contamination, **params)
 
 
