@@ -324,6 +324,9 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
                                len(cols))
     use_time = time_col if isinstance(time_col, str) and time_col in df.columns else None
     if plan.series:
+        if not isinstance(time_col, str):
+            raise DataValidationError.for_parameter("time_col", "the per-series rules (hampel, seasonal_esd) need "
+                                                                "a time column", time_col)
         panel.require_columns(df, [time_col], "by the per-series rules (hampel, seasonal_esd)")
     budget_by = panel.as_list(budget_by, "budget_by") if budget_by is not None else (
         [time_col] if plan.how == "budget" and use_time else keys)
