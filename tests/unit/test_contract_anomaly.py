@@ -41,7 +41,6 @@ from toolkit.anomaly import (
 from toolkit.anomaly.domain import group_robust_z
 from toolkit.anomaly.registry import METHODS, unregister
 from toolkit.anomaly.scoring import FeatureScoresMixin
-from toolkit.errors import DataValidationError
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
