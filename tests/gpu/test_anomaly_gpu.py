@@ -91,3 +91,28 @@ def test_detect_cudf_matches_pandas():
                      contamination=0.05).to_pandas()
         np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-9)
         np.testing.assert_array_equal(got["is_anomaly"], want["is_anomaly"])
+
+
+def test_detect_cudf_refuses_inf_and_missing_keys_like_pandas():
+    cudf = pytest.importorskip("cudf", reason="cuDF not installed")
+    from toolkit.errors import DataValidationError
+
+    df = pd.DataFrame({"sku": np.repeat(["a", "b"], 20), "date": np.tile(pd.date_range("2024-01-01", periods=20), 2),
+                       "units": np.random.default_rng(4).normal(10, 1, 40)})
+    inf = df.assign(units=df["units"].where(df.index != 25, np.inf))
+    with pytest.raises(DataValidationError, match="'units'.*infinite"):
+        detect(cudf.from_pandas(inf), "units", method="ecod", id_cols="sku")
+    nokey = df.assign(sku=df["sku"].where(df.index != 3, None))
+    with pytest.raises(DataValidationError, match="'sku'"):
+        detect(cudf.from_pandas(nokey), "units", method="robust_z", id_cols="sku")
+
+
+@pytest.mark.parametrize("cls", [ECOD, RobustZ])
+def test_score_mixin_on_cupy_returns_cupy(cls):
+    X = _data(800)
+    dev = cls(contamination=0.05).fit(cp.asarray(X))
+    host = cls(contamination=0.05).fit(X)
+    for method in ("predict", "predict_proba"):
+        got = getattr(dev, method)(cp.asarray(X[:50]))
+        assert isinstance(got, cp.ndarray)
+        np.testing.assert_allclose(cp.asnumpy(got), getattr(host, method)(X[:50]), rtol=1e-9)

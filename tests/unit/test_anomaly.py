@@ -268,7 +268,7 @@ def test_detect_keeps_rows_and_scores_nan_rows(panel):
 
 
 @pytest.mark.parametrize("mutate, message, column", [
-    (lambda d: d.assign(units=d["sku"].astype(str)), "not numeric", "units"),
+    (lambda d: d.assign(units=d["sku"].astype(str)), "must be numeric", "units"),
     (lambda d: d.assign(units=np.nan), "all .* NaN", "units"),
     (lambda d: d.assign(units=3.0), "constant", "units"),
 ])
@@ -294,7 +294,7 @@ def test_detect_bad_arguments(panel):
 def test_detect_dask_checks_dtypes_before_work(panel):
     dd = pytest.importorskip("dask.dataframe")
     bad = dd.from_pandas(panel.assign(units=panel["sku"].astype(str)), npartitions=2)
-    with pytest.raises(DataValidationError, match="not numeric") as err:
+    with pytest.raises(DataValidationError, match="must be numeric") as err:
         detect(bad, ["units"], method="ecod", id_cols="sku")
     assert err.value.column == "units"
 

@@ -1,31 +1,33 @@
 """``detect``: score the rows of a frame, per group if asked, and flag them without labels.
 
-Flow: validate the columns (before any work), order the rows by group (and time), call an
-array kernel, put ``anomaly_score``, ``is_anomaly`` and ``anomaly_rank`` back in the input's
-row order. pandas in, pandas out; cuDF in, cuDF out; Dask in, lazy Dask out.
+Flow: check the arguments and columns (before any work), lay the rows out once with
+:class:`toolkit.panel.SeriesLayout` (by ``id_cols``, then time), let each method's registry
+entry (:mod:`toolkit.anomaly.registry`) score the sorted arrays, threshold them, and put
+``anomaly_score``, ``is_anomaly`` and ``anomaly_rank`` back in the input's row order with
+:func:`toolkit.panel.assign`. pandas in, pandas out; cuDF in, cuDF out; Dask in, lazy Dask out.
 
-Per-group fits (``id_cols``): the rules (robust z, IQR, Hampel, seasonal-hybrid ESD) and
-ECOD/COPOD run as segment kernels over all groups at once (no Python loop over groups).
-PyOD's other detectors (iforest, knn, lof, hbos, pca, autoencoder) have no batched form:
-they are fitted group by group in a loop over the groups of the frame; on a Dask frame the
-partitions (each holding whole groups, see :func:`toolkit.scale.map_series`) run in
-parallel, which is the path for many groups.
+Per-group fits (``id_cols``): tabular rules and ECOD/COPOD run as segment kernels over all
+groups at once (no Python loop over groups). Detectors without a batched form (iforest, knn,
+lof, hbos, pca, autoencoder) are fitted group by group; on a Dask frame the series-whole
+partitions of :func:`toolkit.panel.per_series` run in parallel, which is the path for many
+groups.
 
-Thresholds (``threshold=``) without labels:
-
-* ``"contamination"``: the ``1 - contamination`` quantile of the scores, per group (PyOD's rule);
-* ``"mad"``: ``median + k * 1.4826 * MAD`` of the scores, per group (the default for learnt
-  detectors, so nobody is stuck with PyOD's 10 %);
-* ``"rule"``: the rule's own cut (robust z > 3.5, IQR score > 1.5, Hampel |z| > 3, the ESD
-  test's verdict) -- the default for a single rule;
-* ``"budget"``: the ``budget`` highest scores per ``budget_by`` group (per day by default), the
-  way an operations team sizes its alert queue.
+Thresholds (``threshold=``, see :mod:`toolkit.anomaly.thresholds`) without labels:
+``"contamination"`` (PyOD's quantile), ``"mad"`` (median + k scaled MAD of the scores, the
+default for learnt detectors), ``"rule"`` (the rule's own cut: robust z > 3.5, IQR score >
+1.5, Hampel |z| > 3, the ESD test's verdict; the default for a single rule) and ``"budget"``
+(the ``budget`` highest scores per ``budget_by`` group, per day by default).
 
 Ensembles (``method=[...]``) standardise each method's scores (z-score per group, PyOD's
 ``standardizer`` convention) and combine them by mean or max before thresholding.
 
-Rows with a NaN in ``cols`` are not used to fit and get a NaN score (never flagged), except
-for the time-series rules, which skip NaN inside their windows.
+Input policy (the same for every detector, as :class:`~toolkit.anomaly.ECOD` and PyOD's
+``fit``): an ``inf`` in ``cols`` is refused with a
+:class:`~toolkit.errors.DataValidationError` naming the column and a few keys, since one
+infinite value decides every threshold and ensemble z-score of its group. NaN is missing:
+rows with a NaN in ``cols`` are not used to fit and get a NaN score (never flagged), except
+for the time-series rules, which skip NaN inside their windows. Missing keys or timestamps
+are refused (a row must belong to one series); rows are never dropped.
 
 Examples
 --------
@@ -41,343 +43,200 @@ Examples
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any, Sequence
 
-import numpy as np
-
-from toolkit.anomaly.detectors import _NATIVE, _PYOD, make_detector
-from toolkit.anomaly.native import check_contamination, segment_tail_scores
-from toolkit.anomaly.rules import (
-    MAD_SCALE,
-    hampel,
-    iqr_score,
-    robust_z,
-    seasonal_esd,
-)
-from toolkit.backend import array_namespace, frame_lib, is_dask, is_gpu
+from toolkit import panel
+from toolkit.anomaly.registry import METHODS, DetectorInfo, lookup
+from toolkit.anomaly.scoring import check_contamination
+from toolkit.anomaly.thresholds import THRESHOLDS, flag_segments, segment_threshold
+from toolkit.backend import is_dask
 from toolkit.errors import DataValidationError
-from toolkit.kernels.segments import segment_ids, segment_quantile, segment_rank, segment_sort, segment_sum, standardize
-from toolkit.panel import as_list
+from toolkit.kernels.segments import segment_rank, segment_sum, standardize
 
-__all__ = ["detect", "apply_threshold", "segment_threshold", "METHODS", "OUTPUT_COLUMNS"]
+__all__ = ["detect", "DetectionPlan", "OUTPUT_COLUMNS", "COMBINE"]
 
 OUTPUT_COLUMNS = ("anomaly_score", "is_anomaly", "anomaly_rank")
-_SEGMENT_TABULAR = ("ecod", "copod", "robust_z", "iqr")
-_SERIES = ("hampel", "seasonal_esd")
-METHODS = tuple(sorted({*_NATIVE, *_PYOD, *_SERIES}))
-_RULE_CUT = {"robust_z": 3.5, "iqr": 1.5, "hampel": 3.0}
-_THRESHOLDS = ("contamination", "mad", "rule", "budget")
+COMBINE = ("mean", "max")
 
 
-# --------------------------------------------------------------------------- array kernels
-def segment_threshold(scores: Any, starts: Any, how: str = "mad", *, contamination: float | None = None,
-                      k: float = 3.0, cut: float | None = None) -> Any:
-    """Score threshold of each segment: a quantile (``contamination``), ``median + k * MAD``
-    (``mad``) or a fixed ``cut`` (``rule``); NaN scores are ignored.
+@dataclass(frozen=True)
+class DetectionPlan:
+    """The checked arguments of one :func:`detect` call: methods, threshold rule and parameters."""
 
-    Returns
-    -------
-    array (n_groups,)
-    """
-    xp = array_namespace(scores)
-    n_groups = starts.shape[0] - 1
-    if how == "rule":
-        return xp.full((n_groups,), float(cut), dtype=xp.float64)
-    col = xp.reshape(scores, (-1, 1))
-    counts = segment_sum(xp.astype(~xp.isnan(col), xp.float64), starts)
-    srt, _ = segment_sort(col, starts, stable=False)
-    if how == "contamination":
-        return segment_quantile(srt, starts, counts, 1.0 - check_contamination(contamination))[:, 0]
-    if how == "mad":
-        med = segment_quantile(srt, starts, counts, 0.5)
-        gid = segment_ids(starts, scores.shape[0])
-        dsrt, _ = segment_sort(xp.abs(col - xp.take(med, gid, axis=0)), starts, stable=False)
-        return (med + k * MAD_SCALE * segment_quantile(dsrt, starts, counts, 0.5))[:, 0]
-    raise DataValidationError(f"threshold must be one of {_THRESHOLDS}, got {how!r}")
+    infos: tuple[DetectorInfo, ...]
+    how: str
+    contamination: float | None
+    k: float
+    budget: int | None
+    combine: str
+    params: dict
+    progress: bool
 
+    @property
+    def series(self) -> bool:
+        """Whether a per-series rule (rows in time order, one row per time) is among the methods."""
+        return any(info.is_series for info in self.infos)
 
-def apply_threshold(scores: Any, starts: Any, how: str = "mad", *, contamination: float | None = None,
-                    k: float = 3.0, budget: int | None = None, cut: float | None = None) -> Any:
-    """Flag scores inside each segment without labels.
+    @property
+    def fit_contamination(self) -> float:
+        """Contamination passed to detectors (PyOD's default 0.1 when none was given)."""
+        return self.contamination if self.contamination is not None else 0.1
 
-    Parameters
-    ----------
-    scores : array (n,); NaN is never flagged
-    starts : array (n_groups + 1,) of segment boundaries (one segment = a global threshold)
-    how : {"contamination", "mad", "budget", "rule"}
-        ``contamination``: above the segment's ``1 - contamination`` quantile (PyOD).
-        ``mad``: above ``median + k * 1.4826 * MAD`` of the segment's scores.
-        ``budget``: the ``budget`` highest scores of each segment.
-        ``rule``: above the fixed ``cut``.
-    contamination, k, budget, cut : parameters of the chosen rule.
-
-    Returns
-    -------
-    array (n,) of bool
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> apply_threshold(np.array([1.0, 2.0, 9.0, 1.5]), np.array([0, 4]), "budget", budget=1).tolist()
-    [False, False, True, False]
-    """
-    xp = array_namespace(scores)
-    ok = ~xp.isnan(scores)
-    if how == "budget":
-        if budget is None or int(budget) < 1:
-            raise DataValidationError(f"threshold='budget' needs budget >= 1, got {budget!r}")
-        return ok & (segment_rank(scores, starts) <= int(budget))
-    thr = segment_threshold(scores, starts, how, contamination=contamination, k=k, cut=cut)
-    return ok & (scores > xp.take(thr, segment_ids(starts, scores.shape[0])))
-
-
-# --------------------------------------------------------------------------- frame plumbing
-def _column(df: Any, col: str) -> Any:
-    """A numeric column as a float64 array (numpy for pandas, CuPy for cuDF), NaN for NA."""
-    s = df[col]
-    if is_gpu(df):
-        return s.astype("float64").to_cupy(na_value=np.nan)
-    return s.to_numpy(dtype="float64", na_value=np.nan)
+    @classmethod
+    def build(cls, method: Any, contamination: Any, threshold: Any, k: Any, budget: Any, combine: Any,
+              random_state: Any, progress: Any, params: dict, n_features: int) -> "DetectionPlan":
+        """Check every argument of :func:`detect` that does not need the data."""
+        names = [method] if isinstance(method, str) else method
+        if isinstance(names, (bytes, dict)) or not isinstance(names, Sequence) or not names:
+            raise DataValidationError.for_parameter("method", "expected a method name or a non-empty list of them",
+                                                    method)
+        infos = tuple(lookup(m, "method") for m in names)
+        if contamination is not None:
+            contamination = check_contamination(contamination)
+        how = threshold if threshold is not None else _default_threshold(infos, contamination, budget)
+        how = panel.check_choice("threshold", how, THRESHOLDS)
+        if how == "contamination" and contamination is None:
+            raise DataValidationError.for_parameter("contamination", "threshold='contamination' needs a value in "
+                                                                     "(0, 0.5]", None)
+        if how == "rule" and (len(infos) > 1 or not infos[0].has_rule):
+            raise DataValidationError.for_parameter("threshold", "'rule' needs a single method with a rule of its "
+                                                                 "own", [i.name for i in infos], _rule_methods())
+        if how == "budget":
+            budget = panel.check_int("budget", budget, minimum=1)
+        k = panel.check_number("k", k, 0.0)
+        combine = panel.check_choice("combine", combine, COMBINE)
+        if random_state is not None:
+            random_state = panel.check_int("random_state", random_state, minimum=0)
+        accepted = sorted({p for info in infos for p in info.parameters()} - {"random_state"})
+        unknown = sorted(p for p in params if p not in accepted)
+        if unknown:
+            raise DataValidationError.for_parameter(
+                unknown[0], f"not a parameter of method(s) {[i.name for i in infos]}", params[unknown[0]],
+                accepted or None)
+        params = {**params, "random_state": random_state}
+        for info in infos:  # run the parameter checks and the row rules now, before any work
+            info.own_params(params)
+            info.rows_needed(params, n_features)
+        return cls(infos, how, contamination, k, budget, combine, params, bool(progress))
 
 
-def _validate_schema(df: Any, cols: list[str], keys: list[str], time_col: str | None, needs_time: bool) -> None:
-    """Columns present and numeric: checkable on a Dask frame's meta without computing."""
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    missing = [c for c in [*cols, *keys] if c not in df.columns]
-    if needs_time and time_col not in df.columns:
-        missing.append(time_col)
-    if missing:
-        raise DataValidationError(f"column {missing[0]!r}: missing (columns present: {list(df.columns)[:10]})",
-                                  column=missing[0])
-    for c in cols:
-        dtype = df[c].dtype
-        if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype)):
-            head = df[c].head(3)
-            head = (head.to_pandas() if is_gpu(df) else head).tolist()
-            rows = f"all {len(df)} rows affected, e.g. {head}" if head else "every row is affected"
-            raise DataValidationError(
-                f"column {c!r}: not numeric (dtype {dtype}); {rows}; encode it or leave it out of cols", column=c)
+def _rule_methods() -> list[str]:
+    return [m for m in METHODS if lookup(m).has_rule]
 
 
-def _validate(df: Any, cols: list[str], keys: list[str], time_col: str | None, needs_time: bool) -> None:
-    """Everything :func:`_validate_schema` checks, plus empty, all-NaN and constant columns."""
-    if len(df) == 0:
-        raise DataValidationError("detect: the frame is empty")
-    _validate_schema(df, cols, keys, time_col, needs_time)
-    for c in cols:
-        n_valid = int(df[c].count())
-        if n_valid == 0:
-            raise DataValidationError(f"column {c!r}: all {len(df)} values are NaN", column=c)
-        if int(df[c].nunique()) <= 1:
-            raise DataValidationError(
-                f"column {c!r}: constant (every one of {n_valid} non-NaN values is equal); "
-                "it carries no signal, leave it out of cols", column=c)
+def _default_threshold(infos: tuple[DetectorInfo, ...], contamination: float | None, budget: Any) -> str:
+    if contamination is not None:
+        return "contamination"
+    if budget is not None:
+        return "budget"
+    if len(infos) == 1 and infos[0].has_rule:
+        return "rule"
+    return "mad"
 
 
-def _layout(df: Any, keys: list[str], time_col: str | None) -> tuple[Any, Any, Any]:
-    """Row permutation sorting by ``keys`` (+ time), group code per sorted row, and n rows."""
-    lib = frame_lib(df)
-    n = len(df)
-    if is_gpu(df):
-        import cupy as xp_mod
-    else:
-        xp_mod = np
-    helper = lib.DataFrame({"__pos": xp_mod.arange(n, dtype="int64")})
-    by = []
-    for i, k in enumerate(keys):
-        helper[f"__k{i}"] = df[k].reset_index(drop=True)
-        by.append(f"__k{i}")
-    if time_col is not None:
-        helper["__t"] = df[time_col].reset_index(drop=True)
-    if by:
-        codes = helper.groupby(by, sort=True, observed=True, dropna=False).ngroup()
-        helper["__g"] = codes
-    else:
-        helper["__g"] = 0
-    order_by = ["__g", "__t"] if time_col is not None else ["__g"]
-    ordered = helper.sort_values(order_by, kind="stable") if not is_gpu(df) else helper.sort_values(order_by)
-    perm = ordered["__pos"].to_numpy() if not is_gpu(df) else ordered["__pos"].to_cupy()
-    codes = ordered["__g"].to_numpy(dtype="int64") if not is_gpu(df) else ordered["__g"].astype("int64").to_cupy()
-    return perm, codes, n
+# --------------------------------------------------------------------------- in memory
+def _matrix(df: Any, cols: list[str]) -> Any:
+    xp = panel.namespace(df)
+    return xp.stack([panel.values(df, c) for c in cols], axis=1)
 
 
-def _starts(codes: Any) -> Any:
-    xp = array_namespace(codes)
-    n = codes.shape[0]
-    if n == 0:
-        return xp.asarray([0], dtype=xp.int64)
-    change = xp.nonzero(codes[1:] != codes[:-1])[0] + 1
-    return xp.concat([xp.asarray([0], dtype=xp.int64), xp.astype(change, xp.int64),
-                      xp.asarray([n], dtype=xp.int64)])
+def _check_values(df: Any, X: Any, cols: list[str], shown: list[str], strict: bool) -> None:
+    """``inf`` refused in every frame or partition; empty, all-NaN and constant columns in a whole frame."""
+    xp = panel.namespace(df)
+    if strict:
+        panel.require_not_empty(df, "to detect anomalies in", cols[0])
+    for j, col in enumerate(cols):
+        where = xp.nonzero(xp.isinf(X[:, j]))[0]
+        if int(where.shape[0]):
+            panel.fail(col, "infinite values; detectors need finite numbers (NaN is treated as missing): replace "
+                            "or drop them first", int(where.shape[0]), panel.examples(df, where, shown or [col]))
+        if not strict:
+            continue
+        present = X[:, j][~xp.isnan(X[:, j])]
+        if not int(present.shape[0]):
+            panel.fail(col, f"all {X.shape[0]} values are NaN")
+        if bool(xp.min(present) == xp.max(present)):
+            panel.fail(col, f"constant (every one of {int(present.shape[0])} non-NaN values is equal); it carries no "
+                            "signal, leave it out of cols")
 
 
-def _min_rows(method: str, params: dict, d: int) -> int:
-    if method in ("knn", "lof"):
-        return int(params.get("n_neighbors", 5 if method == "knn" else 20)) + 1
-    if method == "pca":
-        return d + 1
-    if method in ("hampel",):
-        return 3
-    if method == "seasonal_esd":
-        return 2 * int(params.get("period", 7))
-    return 3
-
-
-def _check_group_sizes(df: Any, keys: list[str], perm: Any, starts: Any, need: int, method: str,
-                       cols: list[str]) -> None:
-    """Raise when a group has fewer usable rows than ``method`` needs, naming a few groups."""
-    xp = array_namespace(starts)
-    sizes = starts[1:] - starts[:-1]
+def _check_group_sizes(df: Any, layout: Any, first_sorted: Any, bounds: Any, need: int, info: DetectorInfo,
+                       col: str, keys: list[str]) -> None:
+    """Raise when a group has fewer usable rows than the method needs, naming a few groups."""
+    xp = layout.xp
+    sizes = bounds[1:] - bounds[:-1]
     small = xp.nonzero(sizes < need)[0]
     if not int(small.shape[0]):
         return
     rows = int(xp.sum(xp.take(sizes, small)))
-    where = "the frame"
-    if keys:
-        first = xp.take(perm, xp.take(starts[:-1], small[:3]))
-        sample = df[keys].iloc[first.tolist()]
-        sample = sample.to_pandas() if is_gpu(df) else sample
-        where = f"groups of {keys}, e.g. {[tuple(r) for r in sample.itertuples(index=False)]}"
-    raise DataValidationError(
-        f"column {cols[0]!r}: method {method!r} needs at least {need} rows with values per group; "
-        f"{int(small.shape[0])} group(s) ({rows} rows) have fewer in {where}", column=cols[0])
+    groups = panel.examples(df, layout.input_rows(xp.take(first_sorted, small)), keys) if keys else None
+    panel.fail(col, f"method {info.name!r} needs at least {need} rows with values per group; "
+                    f"{int(small.shape[0])} group(s) of {keys or 'the frame'} have fewer", rows, groups)
 
 
-_SERIES_PARAMS = ("half_window", "period", "max_anomalies", "alpha")
-_SEEDED = ("iforest", "autoencoder")
-
-
-def _detector_params(method: str, params: dict) -> dict:
-    """The keyword arguments of ``params`` meant for a PyOD detector (rule settings removed)."""
-    if method in _NATIVE:
-        return {}
-    out = {k: v for k, v in params.items() if k not in (*_SERIES_PARAMS, "random_state", "progress")}
-    if method in _SEEDED:
-        out["random_state"] = params.get("random_state", 0)
-    return out
-
-
-def _method_scores(method: str, X: Any, starts: Any, params: dict, contamination: float) -> tuple[Any, Any]:
-    """Scores (and rule verdicts, or None) for group-sorted rows without NaN."""
-    xp = array_namespace(X)
-    if method in ("ecod", "copod"):
-        return xp.sum(segment_tail_scores(X, starts, kind=method), axis=1), None
-    if method == "robust_z":
-        return xp.max(xp.abs(robust_z(X, starts)), axis=1), None
-    if method == "iqr":
-        return xp.max(iqr_score(X, starts), axis=1), None
-    if method == "hampel":
-        z = xp.stack([hampel(X[:, j], starts, int(params.get("half_window", 3))) for j in range(X.shape[1])], axis=1)
-        return xp.max(xp.abs(z), axis=1), None
-    if method == "seasonal_esd":
-        esd = {k: params[k] for k in ("period", "max_anomalies", "alpha") if k in params}
-        pairs = [seasonal_esd(X[:, j], starts, **esd) for j in range(X.shape[1])]
-        score = xp.max(xp.stack([p[0] for p in pairs], axis=1), axis=1)
-        flag = xp.any(xp.stack([p[1] for p in pairs], axis=1), axis=1)
-        return score, flag
-    # PyOD detectors: one fit per group (no batched form exists)
-    out = xp.empty((X.shape[0],), dtype=xp.float64)
-    bounds = [int(b) for b in (starts.tolist() if hasattr(starts, "tolist") else starts)]
-    kwargs = _detector_params(method, params)
-    pairs = list(zip(bounds[:-1], bounds[1:]))
-    if params.get("progress", True) and len(pairs) > 1:
-        from tqdm.auto import tqdm
-
-        pairs = tqdm(pairs, desc=f"{method} per group", unit="group", leave=False)
-    for lo, hi in pairs:
-        det = make_detector(method, contamination=contamination, **kwargs).fit(X[lo:hi])
-        out[lo:hi] = xp.astype(xp.asarray(det.decision_scores_), xp.float64)
-    return out, None
-
-
-def _detect_frame(df: Any, cols: list[str], methods: list[str], keys: list[str], time_col: str | None,
-                  how: str, contamination: float | None, k: float, budget: int | None,
-                  budget_by: list[str] | None, combine: str, params: dict) -> Any:
-    series = any(m in _SERIES for m in methods)
-    use_time = time_col if (series or (time_col is not None and time_col in df.columns)) else None
-    perm, codes, n = _layout(df, keys, use_time)
-    xp = array_namespace(perm)
-    X_all = xp.stack([_column(df, c) for c in cols], axis=1)
-    Xs = xp.take(X_all, perm, axis=0)
+def _score(df: Any, Xs: Any, layout: Any, info: DetectorInfo, plan: DetectionPlan, cols: list[str],
+           keys: list[str]) -> tuple[Any, Any]:
+    """One method's scores (and rule verdict) of the layout-sorted rows ``Xs``."""
+    xp = layout.xp
+    need = info.rows_needed(plan.params, len(cols))
+    if info.is_series:  # every row, NaN included, in time order
+        _check_group_sizes(df, layout, layout.starts, layout.bounds, need, info, cols[0], keys)
+        return info.score(Xs, layout.bounds, plan.params, plan.fit_contamination, plan.progress)
     valid = ~xp.any(xp.isnan(Xs), axis=1)
-    starts_all = _starts(codes)
-    d = len(cols)
-    per_method = []
-    verdict = None
-    for m in methods:
-        if m in _SERIES:
-            _check_group_sizes(df, keys, perm, starts_all, _min_rows(m, params, d), m, cols)
-            score, flag = _method_scores(m, Xs, starts_all, params, contamination or 0.1)
-            verdict = flag
-        else:
-            idx = xp.nonzero(valid)[0]
-            codes_v = xp.take(codes, idx)
-            starts_v = _starts(codes_v)
-            _check_group_sizes(df, keys, xp.take(perm, idx), starts_v, _min_rows(m, params, d), m, cols)
-            sub, _ = _method_scores(m, xp.take(Xs, idx, axis=0), starts_v, params, contamination or 0.1)
-            score = xp.full((n,), xp.nan, dtype=xp.float64)
-            score[idx] = sub
-        per_method.append(score)
-    if len(per_method) == 1:
-        combined = per_method[0]
+    idx = xp.nonzero(valid)[0]
+    score = xp.full((Xs.shape[0],), xp.nan, dtype=xp.float64)
+    if not int(idx.shape[0]):
+        return score, None
+    counts = xp.astype(segment_sum(xp.astype(valid, xp.float64), layout.bounds), xp.int64)
+    kept = counts[counts > 0]  # groups without a usable row are left unscored
+    bounds = xp.concat([xp.zeros(1, dtype=xp.int64), xp.cumulative_sum(kept)])
+    _check_group_sizes(df, layout, xp.take(idx, bounds[:-1]), bounds, need, info, cols[0], keys)
+    sub, _ = info.score(xp.take(Xs, idx, axis=0), bounds, plan.params, plan.fit_contamination, plan.progress)
+    score[idx] = sub
+    return score, None
+
+
+def _with_outputs(df: Any, score: Any, flag: Any, rank: Any | None) -> Any:
+    columns = {"anomaly_score": score, "is_anomaly": flag}
+    if rank is not None:
+        columns["anomaly_rank"] = rank
+    return panel.assign(df, columns)
+
+
+def _detect_frame(df: Any, cols: list[str], keys: list[str], time_col: str | None, budget_by: list[str],
+                  plan: DetectionPlan, strict: bool = True) -> Any:
+    """:func:`detect` on an in-memory frame (or one series-whole Dask partition, ``strict=False``)."""
+    xp = panel.namespace(df)
+    if not strict and len(df) == 0:
+        empty = xp.zeros(0, dtype=xp.float64)
+        return _with_outputs(df, empty, xp.zeros(0, dtype=xp.bool), empty)
+    X = _matrix(df, cols)
+    _check_values(df, X, cols, [*keys, *([time_col] if time_col else [])], strict)
+    layout = panel.SeriesLayout.from_frame(df, keys, time_col, unique=plan.series)
+    Xs = layout.gather(X)
+    scores, verdict = [], None
+    for info in plan.infos:
+        s, verdict = _score(df, Xs, layout, info, plan, cols, keys)
+        scores.append(s)
+    if len(scores) == 1:
+        combined = scores[0]
     else:
-        z = xp.stack([standardize(s, starts_all) for s in per_method], axis=1)
-        combined = xp.nanmax(z, axis=1) if combine == "max" else xp.nanmean(z, axis=1)
-    # thresholds
-    if how == "budget" and budget_by is not None and list(budget_by) != keys:
-        bperm, bcodes, _ = _layout(df, list(budget_by), None)
-        inv = xp.empty((n,), dtype=xp.int64)
-        inv[perm] = xp.arange(n, dtype=xp.int64)
-        sb = xp.take(combined, xp.take(inv, bperm))
-        fb = apply_threshold(sb, _starts(bcodes), "budget", budget=budget)
-        flags_orig = xp.zeros((n,), dtype=xp.bool)
-        flags_orig[bperm] = fb
-        flags = xp.take(flags_orig, perm)
-    elif how == "rule" and methods[0] == "seasonal_esd":
+        z = xp.stack([standardize(s, layout.bounds) for s in scores], axis=1)
+        combined = xp.nanmax(z, axis=1) if plan.combine == "max" else xp.nanmean(z, axis=1)
+    if plan.how == "budget" and budget_by != keys:
+        by_budget = panel.SeriesLayout.from_frame(df, budget_by, None, unique=False)
+        flags_in = by_budget.scatter(flag_segments(by_budget.gather(layout.scatter(combined)), by_budget.bounds,
+                                                   "budget", budget=plan.budget))
+        flags = layout.gather(flags_in)
+    elif plan.how == "rule" and verdict is not None:
         flags = verdict & ~xp.isnan(combined)
     else:
-        flags = apply_threshold(combined, starts_all, how, contamination=contamination, k=k, budget=budget,
-                                cut=_RULE_CUT.get(methods[0]))
-    rank = segment_rank(combined, starts_all)
-    out_score = xp.empty((n,), dtype=xp.float64)
-    out_flag = xp.empty((n,), dtype=xp.bool)
-    out_rank = xp.empty((n,), dtype=xp.float64)
-    out_score[perm] = combined
-    out_flag[perm] = flags
-    out_rank[perm] = rank
-    return df.assign(anomaly_score=out_score, is_anomaly=out_flag, anomaly_rank=out_rank)
-
-
-def _resolve(method: str | Sequence[str], contamination: float | None, threshold: str | None,
-             budget: int | None) -> tuple[list[str], str]:
-    methods = [method] if isinstance(method, str) else list(method)
-    if not methods:
-        raise DataValidationError("detect: method list is empty")
-    methods = [str(m).lower() for m in methods]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise DataValidationError(f"detect: unknown method {unknown[0]!r}; choose from {METHODS}")
-    if contamination is not None:
-        check_contamination(contamination)
-    if threshold is None:
-        if contamination is not None:
-            threshold = "contamination"
-        elif budget is not None:
-            threshold = "budget"
-        elif len(methods) == 1 and (methods[0] in _RULE_CUT or methods[0] == "seasonal_esd"):
-            threshold = "rule"
-        else:
-            threshold = "mad"
-    if threshold not in _THRESHOLDS:
-        raise DataValidationError(f"threshold must be one of {_THRESHOLDS}, got {threshold!r}")
-    if threshold == "contamination" and contamination is None:
-        raise DataValidationError("threshold='contamination' needs a contamination value in (0, 0.5]")
-    if threshold == "rule" and (len(methods) > 1 or not (methods[0] in _RULE_CUT or methods[0] == "seasonal_esd")):
-        raise DataValidationError(f"threshold='rule' needs a single rule method ({sorted(_RULE_CUT)} or seasonal_esd)")
-    if threshold == "budget" and (budget is None or int(budget) < 1):
-        raise DataValidationError(f"threshold='budget' needs budget >= 1, got {budget!r}")
-    return methods, threshold
+        flags = flag_segments(combined, layout.bounds, plan.how, contamination=plan.contamination, k=plan.k,
+                              budget=plan.budget, cut=plan.infos[0].rule_cut)
+    rank = segment_rank(combined, layout.bounds)
+    return _with_outputs(df, layout.scatter(combined), layout.scatter(flags), layout.scatter(rank))
 
 
 def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ecod",
@@ -391,10 +250,11 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
     ----------
     df : pandas, cuDF or Dask DataFrame
     cols : str or list of str
-        Numeric feature columns.
+        Numeric feature columns; ``inf`` is refused, NaN is missing (see the module docstring).
     method : str or list of str, default "ecod"
-        One of ``ecod, copod, robust_z, iqr, hampel, seasonal_esd, iforest, hbos, knn, lof,
-        pca, autoencoder``; a list makes a standardised-score ensemble.
+        A name of :data:`toolkit.anomaly.registry.METHODS`: ``ecod, copod, robust_z, iqr,
+        hampel, seasonal_esd, iforest, hbos, knn, lof, pca, autoencoder`` or one registered
+        since; a list makes a standardised-score ensemble.
     contamination : float in (0, 0.5], optional
         When given (and ``threshold`` is not), flags the top share of each group.
     id_cols : str or list of str, optional
@@ -402,9 +262,9 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
     threshold : {"contamination", "mad", "rule", "budget"}, optional
         Default: "contamination" if ``contamination`` is given, else "budget" if ``budget`` is,
         else "rule" for a single rule method, else "mad".
-    k : float, default 3.0
+    k : float >= 0, default 3.0
         Multiplier of the scaled MAD for ``threshold="mad"``.
-    budget : int, optional
+    budget : int >= 1, optional
         Alerts per ``budget_by`` group for ``threshold="budget"``.
     budget_by : str or list of str, optional
         Groups sharing one budget; default ``time_col`` (top ``budget`` per day) when present,
@@ -412,17 +272,19 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
     combine : {"mean", "max"}
         How an ensemble combines standardised scores.
     time_col : str, default "date"
-        Orders rows of each series (needed by hampel and seasonal_esd).
+        Orders rows of each series (needed by hampel and seasonal_esd, which also need one
+        row per series and time); used when present, ignored by tabular methods otherwise.
     sample : int, default 100_000
         Dask frames without ``id_cols``: rows sampled to fit the detector before every
-        partition is scored with ``map_partitions``.
+        partition is scored.
     random_state : int, default 0
-        Seed of that sample and of the seeded detectors (iforest, autoencoder).
+        Seed of that sample and of every detector that takes one (iforest, autoencoder, pca).
     progress : bool, default True
-        Progress bar over groups when a PyOD detector is fitted group by group.
+        Progress bar over groups when a detector is fitted group by group.
     **params
         Detector parameters (``n_neighbors``, ``half_window`` for hampel, ``period``,
-        ``max_anomalies``, ``alpha`` for seasonal_esd, ...).
+        ``max_anomalies``, ``alpha`` for seasonal_esd, ...); a name no chosen method takes is
+        refused, listing those they take.
 
     Returns
     -------
@@ -436,8 +298,10 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
     Raises
     ------
     DataValidationError
-        Missing, non-numeric, all-NaN or constant columns; groups with fewer rows than the
-        method needs; contamination outside (0, 0.5]; an unknown method or threshold.
+        Not a frame; missing, non-numeric, all-NaN or constant columns; ``inf`` values; missing
+        keys or timestamps; groups with fewer rows than the method needs; an unknown method,
+        threshold or parameter (the message lists the choices); contamination outside
+        (0, 0.5], a negative ``k``, a ``budget`` below 1.
 
     Examples
     --------
@@ -451,39 +315,97 @@ def detect(df: Any, cols: str | Sequence[str], method: str | Sequence[str] = "ec
     >>> int(out["anomaly_rank"].idxmin())
     3
     """
-    cols = as_list(cols)
+    panel.check_frame(df)
+    cols = panel.as_list(cols, "cols")
     if not cols:
-        raise DataValidationError("detect: cols is empty")
-    keys = as_list(id_cols)
-    methods, how = _resolve(method, contamination, threshold, budget)
-    if combine not in ("mean", "max"):
-        raise DataValidationError(f"combine must be 'mean' or 'max', got {combine!r}")
-    if budget_by is None:
-        bby = [time_col] if (how == "budget" and time_col in df.columns) else keys
-    else:
-        bby = as_list(budget_by)
-    params = {**params, "random_state": random_state, "progress": progress}
-    needs_time = any(m in _SERIES for m in methods)
+        raise DataValidationError.for_parameter("cols", "names no column", cols)
+    keys = panel.as_list(id_cols, "id_cols")
+    plan = DetectionPlan.build(method, contamination, threshold, k, budget, combine, random_state, progress, params,
+                               len(cols))
+    use_time = time_col if isinstance(time_col, str) and time_col in df.columns else None
+    if plan.series:
+        if not isinstance(time_col, str):
+            raise DataValidationError.for_parameter("time_col", "the per-series rules (hampel, seasonal_esd) need "
+                                                                "a time column", time_col)
+        panel.require_columns(df, [time_col], "by the per-series rules (hampel, seasonal_esd)")
+    budget_by = panel.as_list(budget_by, "budget_by") if budget_by is not None else (
+        [time_col] if plan.how == "budget" and use_time else keys)
+    panel.require_columns(df, [*cols, *keys, *budget_by], "by detect")
+    panel.require_numeric(df, cols, "by detect")
+    if use_time:
+        panel.require_datetime(df, use_time)
     if is_dask(df):
-        # values (all-NaN, constant, group sizes) are checked where the data is: on the fitting
-        # sample, or inside each partition's groups when the graph runs
-        _validate_schema(df._meta, cols, keys, time_col, needs_time)
-        return _detect_dask(df, cols, methods, keys, time_col, how, contamination, k, budget, bby, combine,
-                            sample, random_state, params)
-    _validate(df, cols, keys, time_col, needs_time)
-    return _detect_frame(df, cols, methods, keys, time_col if time_col in df.columns else None, how,
-                         contamination, k, budget, bby, combine, params)
+        sample = panel.check_int("sample", sample, minimum=1)
+        return _detect_dask(df, cols, keys, use_time, budget_by, plan, sample, random_state)
+    return _detect_frame(df, cols, keys, use_time, budget_by, plan)
 
 
 # --------------------------------------------------------------------------- Dask
-def _score_partition(part: Any, cols: list[str], fitted: list, center: list, how: str, cut: float) -> Any:
-    xp_arrays = [_column(part, c) for c in cols]
+def _empty_outputs(meta: Any, rank: bool) -> Any:
+    xp = panel.namespace(meta)
+    empty = xp.zeros(0, dtype=xp.float64)
+    return _with_outputs(meta, empty, xp.zeros(0, dtype=xp.bool), empty if rank else None)
+
+
+def _detect_dask(ddf: Any, cols: list[str], keys: list[str], time_col: str | None, budget_by: list[str],
+                 plan: DetectionPlan, sample: int, random_state: int | None) -> Any:
+    if keys:
+        if plan.how == "budget" and budget_by != keys:
+            raise DataValidationError.for_parameter(
+                "budget_by", "on a Dask frame an alert budget is applied per id_cols group; pass budget_by=id_cols "
+                             "or compute a budget per day after detect", budget_by)
+        run = functools.partial(_detect_frame, cols=cols, keys=keys, time_col=time_col, budget_by=keys, plan=plan)
+        if time_col is not None:
+            return panel.per_series(ddf, run, keys, time_col, partition_kwargs={"strict": False})
+        # no time axis (e.g. order lines): whole groups per partition are enough
+        return ddf.shuffle(on=keys).map_partitions(run, strict=False, meta=_empty_outputs(ddf._meta, rank=True))
+    if plan.series:
+        raise DataValidationError.for_parameter("id_cols", "hampel and seasonal_esd are per-series rules: name the "
+                                                           "series keys", keys)
+    if plan.how == "budget":
+        raise DataValidationError.for_parameter("id_cols", "an alert budget on a Dask frame needs groups whole in "
+                                                           "partitions: name the series keys", keys)
+    fitted, center, cut = _fit_on_sample(ddf, cols, plan, sample, random_state)
+    return ddf.map_partitions(_score_partition, cols, fitted, center, cut, [c for c in [time_col] if c],
+                              meta=_empty_outputs(ddf._meta, rank=False))
+
+
+def _fit_on_sample(ddf: Any, cols: list[str], plan: DetectionPlan, sample: int,
+                   random_state: int | None) -> tuple[list, list, float]:
+    """Detectors fitted on a sample of the rows, their score moments and the sample's threshold."""
+    for info in plan.infos:
+        if info.factory is None:
+            raise DataValidationError.for_parameter("method", "has no detector class to fit on a sample of a Dask "
+                                                              "frame", info.name)
+    n_rows = int(ddf.shape[0].compute())
+    frac = min(1.0, sample / max(n_rows, 1))
+    fit_df = ddf[cols].sample(frac=frac, random_state=random_state).compute() if frac < 1 else ddf[cols].compute()
+    X = _matrix(fit_df, cols)
+    _check_values(fit_df, X, cols, [], strict=True)
+    xp = panel.namespace(fit_df)
+    X = xp.take(X, xp.nonzero(~xp.any(xp.isnan(X), axis=1))[0], axis=0)
+    fitted, center, train = [], [], []
+    for info in plan.infos:
+        det = info.factory(contamination=plan.fit_contamination, **info.own_params(plan.params)).fit(X)
+        s = xp.astype(xp.asarray(det.decision_scores_), xp.float64)
+        fitted.append(det)
+        center.append((float(xp.mean(s)), float(xp.std(s))))
+        train.append(s if len(plan.infos) == 1 else (s - center[-1][0]) / (center[-1][1] or 1.0))
+    train_score = train[0] if len(train) == 1 else xp.mean(xp.stack(train, axis=1), axis=1)
+    one = xp.asarray([0, train_score.shape[0]], dtype=xp.int64)
+    # the threshold learnt on the sample is applied to every partition
+    cut = float(segment_threshold(train_score, one, plan.how, contamination=plan.contamination, k=plan.k,
+                                  cut=plan.infos[0].rule_cut)[0])
+    return fitted, center, cut
+
+
+def _score_partition(part: Any, cols: list[str], fitted: list, center: list, cut: float, shown: list[str]) -> Any:
+    xp = panel.namespace(part)
     if len(part) == 0:
-        return part.assign(anomaly_score=np.zeros(0), is_anomaly=np.zeros(0, dtype=bool))
-    xp = array_namespace(xp_arrays[0])
-    X = xp.stack(xp_arrays, axis=1)
-    valid = ~xp.any(xp.isnan(X), axis=1)
-    idx = xp.nonzero(valid)[0]
+        return _empty_outputs(part, rank=False)
+    X = _matrix(part, cols)
+    _check_values(part, X, cols, shown, strict=False)
+    idx = xp.nonzero(~xp.any(xp.isnan(X), axis=1))[0]
     parts = []
     for det, (mu, sd) in zip(fitted, center):
         s = xp.full((len(part),), xp.nan, dtype=xp.float64)
@@ -491,55 +413,4 @@ def _score_partition(part: Any, cols: list[str], fitted: list, center: list, how
             s[idx] = xp.astype(xp.asarray(det.decision_function(xp.take(X, idx, axis=0))), xp.float64)
         parts.append(s if len(fitted) == 1 else (s - mu) / (sd if sd > 0 else 1.0))
     score = parts[0] if len(parts) == 1 else xp.nanmean(xp.stack(parts, axis=1), axis=1)
-    return part.assign(anomaly_score=score, is_anomaly=~xp.isnan(score) & (score > cut))
-
-
-def _detect_dask(ddf: Any, cols: list[str], methods: list[str], keys: list[str], time_col: str, how: str,
-                 contamination: float | None, k: float, budget: int | None, bby: list[str], combine: str,
-                 sample: int, random_state: int, params: dict) -> Any:
-    from toolkit.panel import map_series
-
-    if keys:
-        if how == "budget" and bby != keys:
-            raise DataValidationError("on a Dask frame an alert budget is applied per id_cols group; "
-                                      "pass budget_by=id_cols or compute a budget per day after detect")
-
-        def run(part: Any) -> Any:
-            if len(part) == 0:
-                return part.assign(anomaly_score=np.zeros(0), is_anomaly=np.zeros(0, dtype=bool),
-                                   anomaly_rank=np.zeros(0))
-            return _detect_frame(part, cols, methods, keys, time_col if time_col in part.columns else None, how,
-                                 contamination, k, budget, keys, combine, params)
-
-        meta = ddf._meta.assign(anomaly_score=np.zeros(0), is_anomaly=np.zeros(0, dtype=bool),
-                                anomaly_rank=np.zeros(0))
-        if time_col in ddf.columns:
-            return map_series(ddf, run, keys, time_col, meta=meta)
-        shuffled = ddf.shuffle(on=keys)
-        return shuffled.map_partitions(run, meta=meta)
-    if any(m in _SERIES for m in methods):
-        raise DataValidationError("hampel and seasonal_esd are per-series rules: pass id_cols")
-    if how == "budget":
-        raise DataValidationError("an alert budget on a Dask frame needs id_cols (groups whole in partitions)")
-    n_rows = int(ddf.shape[0].compute()) if hasattr(ddf.shape[0], "compute") else len(ddf)
-    frac = min(1.0, sample / max(n_rows, 1))
-    fit_df = ddf[cols].sample(frac=frac, random_state=random_state).compute() if frac < 1 else ddf[cols].compute()
-    _validate(fit_df, cols, [], None, False)
-    xp_cols = [_column(fit_df, c) for c in cols]
-    xp = array_namespace(xp_cols[0])
-    X = xp.stack(xp_cols, axis=1)
-    X = xp.take(X, xp.nonzero(~xp.any(xp.isnan(X), axis=1))[0], axis=0)
-    fitted, center, train = [], [], []
-    for m in methods:
-        det = make_detector(m, contamination=contamination or 0.1, **_detector_params(m, params)).fit(X)
-        s = xp.astype(xp.asarray(det.decision_scores_), xp.float64)
-        fitted.append(det)
-        center.append((float(xp.mean(s)), float(xp.std(s))))
-        train.append(s if len(methods) == 1 else (s - center[-1][0]) / (center[-1][1] or 1.0))
-    train_score = train[0] if len(train) == 1 else xp.mean(xp.stack(train, axis=1), axis=1)
-    one = xp.asarray([0, train_score.shape[0]], dtype=xp.int64)
-    # the threshold learnt on the sample is applied to every partition
-    cut = float(segment_threshold(train_score, one, how, contamination=contamination, k=k,
-                                  cut=_RULE_CUT.get(methods[0]))[0])
-    meta = ddf._meta.assign(anomaly_score=np.zeros(0), is_anomaly=np.zeros(0, dtype=bool))
-    return ddf.map_partitions(_score_partition, cols, fitted, center, how, cut, meta=meta)
+    return _with_outputs(part, score, ~xp.isnan(score) & (score > cut), None)

@@ -1,12 +1,10 @@
-"""``make_detector``: PyOD detectors by name, placed where the data lives.
+"""PyOD's detectors on the array contract: :class:`PyODModel` (where a PyOD class lives and how
+to build it) and :class:`PyODDetector` (the fitted wrapper :func:`toolkit.anomaly.make_detector`
+returns for them).
 
-* ``"ecod"`` and ``"copod"`` are the native array-namespace detectors of
-  :mod:`toolkit.anomaly.native` (numpy or CuPy, same scores as PyOD, much faster).
-* ``"robust_z"`` and ``"iqr"`` are the rule detectors of :mod:`toolkit.anomaly.rules`.
-* ``"iforest"``, ``"hbos"``, ``"knn"``, ``"lof"``, ``"pca"`` and ``"autoencoder"`` are PyOD's.
-  PyOD's sklearn-based detectors have no GPU path: a CuPy input is copied to the host, fitted
-  there, and scores come back as CuPy (input-type mirroring). The exception is
-  ``"iforest"`` on a CuPy input with cuML installed, which fits
+* PyOD's sklearn-based detectors have no GPU path: a CuPy input is copied to the host, fitted
+  there, and scores come back as CuPy (input-type mirroring). A model may name a device
+  class instead (``gpu=``): ``"iforest"`` on a CuPy input with cuML installed fits
   ``cuml.ensemble.IsolationForest`` on the device.
 * ``"autoencoder"`` is PyOD's torch AutoEncoder (same network, loss, optimiser and score) with
   defaults chosen for tabular data of 10^5 rows: batch size 1024 (PyOD: 32), 5 epochs (PyOD:
@@ -17,34 +15,38 @@
   CPU thread by default (``cpu_threads``), so 100k x 20 rows train in seconds on a CPU
   instead of minutes.
 
-Every detector returned follows PyOD's ``BaseDetector``: ``fit`` returns self and sets
+The wrapper follows PyOD's ``BaseDetector`` through
+:class:`~toolkit.anomaly.scoring.OutlierScoresMixin`: ``fit`` returns self and sets
 ``decision_scores_``, ``threshold_`` and ``labels_``; ``decision_function`` and ``predict``
-score new rows.
+score new rows; NaN and inf are refused naming the feature. Which names exist is the
+business of :mod:`toolkit.anomaly.registry`.
 
 Examples
 --------
 >>> import numpy as np
->>> from toolkit.anomaly import make_detector
+>>> from toolkit.anomaly.detectors import PyODModel
+>>> knn = PyODModel("pyod.models.knn", "KNN")
 >>> X = np.random.default_rng(0).normal(size=(300, 4))
->>> det = make_detector("iforest", contamination=0.05, random_state=0).fit(X)
->>> det.labels_.shape
+>>> knn(contamination=0.05, n_neighbors=7).fit(X).labels_.shape
 (300,)
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
-from typing import Any
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 from pyod.models.base import BaseDetector
 
-from toolkit.anomaly.native import COPOD, ECOD, check_contamination
-from toolkit.anomaly.rules import IQR, RobustZ
-from toolkit.kernels.segments import quantile
-from toolkit.backend import array_namespace, is_gpu, to_host
+from toolkit.anomaly.scoring import OutlierScoresMixin
+from toolkit.backend import array_namespace, to_host
+from toolkit.errors import DataValidationError
 
-__all__ = ["make_detector", "DETECTORS", "PyODDetector", "AUTOENCODER_DEFAULTS"]
+__all__ = ["PyODModel", "PyODDetector", "AUTOENCODER_DEFAULTS", "batched_autoencoder", "cuml_isolation_forest"]
 
 AUTOENCODER_DEFAULTS: dict[str, Any] = {
     "batch_size": 1024,
@@ -56,26 +58,17 @@ AUTOENCODER_DEFAULTS: dict[str, Any] = {
     "random_state": 0,
 }
 
-_PYOD = {
-    "iforest": ("pyod.models.iforest", "IForest"),
-    "hbos": ("pyod.models.hbos", "HBOS"),
-    "knn": ("pyod.models.knn", "KNN"),
-    "lof": ("pyod.models.lof", "LOF"),
-    "pca": ("pyod.models.pca", "PCA"),
-    "autoencoder": ("pyod.models.auto_encoder", "AutoEncoder"),
-}
-_NATIVE = {"ecod": ECOD, "copod": COPOD, "robust_z": RobustZ, "iqr": IQR}
-DETECTORS = tuple(sorted([*_PYOD, *_NATIVE]))
 
-
-def _cuml_isolation_forest() -> Any:
+def cuml_isolation_forest() -> Any:
+    """cuML's IsolationForest class, or None when cuML is not installed."""
     try:
         return importlib.import_module("cuml.ensemble").IsolationForest
     except (ImportError, AttributeError):
         return None
 
 
-def _batched_autoencoder() -> type:
+@functools.lru_cache(maxsize=1)
+def batched_autoencoder() -> type:
     """PyOD's AutoEncoder trained and scored on slices of one preloaded tensor (torch imported here)."""
     import numpy as np
     import torch
@@ -150,13 +143,71 @@ def _batched_autoencoder() -> type:
     return BatchedAutoEncoder
 
 
-class PyODDetector(BaseDetector):
-    """A PyOD detector chosen by name that honours the array contract.
+@dataclass(frozen=True)
+class PyODModel:
+    """A PyOD detector class by import path, with our defaults; calling it gives a :class:`PyODDetector`.
 
     Parameters
     ----------
-    name : str
-        One of ``"iforest", "hbos", "knn", "lof", "pca", "autoencoder"``.
+    module, cls : str
+        Where the class lives (imported on first use, so PyOD's heavy modules and torch load
+        only when asked for).
+    defaults : mapping
+        Our defaults, overriding PyOD's (the caller's parameters override both).
+    load : callable, optional
+        Returns the class to use instead of ``module.cls`` (e.g. a faster subclass).
+    gpu : callable, optional
+        Returns a class that fits CuPy input on the device (``score_samples``: lower is more
+        abnormal), or None when unavailable.
+    attributes : tuple of str
+        Parameters set as attributes after construction rather than passed to it.
+    """
+
+    module: str
+    cls: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    load: Callable[[], type] | None = None
+    gpu: Callable[[], Any] | None = None
+    attributes: tuple[str, ...] = ()
+
+    def __call__(self, contamination: float = 0.1, **params: Any) -> "PyODDetector":
+        return PyODDetector(self, contamination=contamination, params=params)
+
+    def host_class(self) -> type:
+        """The PyOD class fitted on the host."""
+        return self.load() if self.load is not None else getattr(importlib.import_module(self.module), self.cls)
+
+    def parameter_names(self) -> tuple[str, ...]:
+        """Keyword parameters the detector accepts besides ``contamination``."""
+        signature = inspect.signature(self.host_class().__init__)
+        names = [n for n, p in signature.parameters.items()
+                 if n not in ("self", "contamination") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return tuple(names) + self.attributes
+
+    def build(self, contamination: float, params: Mapping[str, Any], on_gpu: bool) -> Any:
+        """An unfitted detector: the device class for CuPy input when there is one, else PyOD's."""
+        params = {**self.defaults, **params}
+        device_cls = self.gpu() if (on_gpu and self.gpu is not None) else None
+        if device_cls is not None:
+            return device_cls(**{k: v for k, v in params.items() if k not in self.attributes})
+        attributes = {k: params.pop(k) for k in self.attributes if k in params}
+        try:
+            detector = self.host_class()(contamination=contamination, **params)
+        except TypeError as err:
+            raise DataValidationError.for_parameter(
+                "params", f"{self.cls} rejects them ({err})", sorted(params), self.parameter_names()) from None
+        for name, value in attributes.items():
+            setattr(detector, name, value)
+        return detector
+
+
+class PyODDetector(OutlierScoresMixin, BaseDetector):
+    """A PyOD detector that honours the array contract (NumPy or CuPy in, same out).
+
+    Parameters
+    ----------
+    model : PyODModel
+        Which PyOD class, with which defaults.
     contamination : float in (0, 0.5], default 0.1
     params : dict, optional
         Keyword arguments of the underlying PyOD (or cuML) detector.
@@ -164,117 +215,38 @@ class PyODDetector(BaseDetector):
     Attributes
     ----------
     detector_ : object
-        The fitted PyOD detector (or cuML IsolationForest on the GPU path).
+        The fitted PyOD detector (or the device class on the GPU path).
     decision_scores_, threshold_, labels_ :
         As in PyOD, in the namespace of the training input.
     """
 
-    def __init__(self, name: str, contamination: float = 0.1, params: dict | None = None):
-        self.name = name
+    def __init__(self, model: PyODModel, contamination: float = 0.1, params: dict | None = None):
+        self.model = model
         self.contamination = contamination
         self.params = params
 
-    def _build(self, on_gpu: bool) -> Any:
-        params = dict(self.params or {})
-        if self.name == "iforest" and on_gpu:
-            cuml_if = _cuml_isolation_forest()
-            if cuml_if is not None:
-                return cuml_if(**params)
-        if self.name == "autoencoder":
-            params = {**AUTOENCODER_DEFAULTS, **params}
-            threads = params.pop("cpu_threads", 1)
-            detector = _batched_autoencoder()(contamination=self._contamination, **params)
-            detector.cpu_threads = threads
-            return detector
-        module, cls = _PYOD[self.name]
-        return getattr(importlib.import_module(module), cls)(contamination=self._contamination, **params)
-
-    def _raw_scores(self, X: Any) -> Any:
-        if self._on_device:  # cuML: lower score_samples means more abnormal
-            return -self.detector_.score_samples(X)
-        xp = array_namespace(X)
-        scores = self.detector_.decision_function(to_host(X))
-        return xp.asarray(scores) if is_gpu(X) else scores
-
-    def fit(self, X: Any, y: Any = None) -> "PyODDetector":
-        """Fit the underlying detector (on the host unless the cuML path applies).
-
-        Returns
-        -------
-        self
-        """
-        self._contamination = check_contamination(self.contamination)
-        self._set_n_classes(y)
-        gpu = is_gpu(X)
-        self.detector_ = self._build(gpu)
+    def _fit(self, X: Any) -> None:
+        gpu = not array_namespace(X).__name__.endswith("numpy")
+        self.detector_ = self.model.build(self._contamination, dict(self.params or {}), gpu)
         self._on_device = gpu and not type(self.detector_).__module__.startswith("pyod")
-        self.detector_.fit(X if self._on_device else to_host(X))
-        xp = array_namespace(X)
         if self._on_device:
-            self.decision_scores_ = self._raw_scores(X)
-        else:
-            scores = self.detector_.decision_scores_
-            self.decision_scores_ = xp.asarray(scores) if gpu else scores
-        self.threshold_ = float(quantile(self.decision_scores_, 1.0 - self._contamination))
-        self.labels_ = xp.astype(self.decision_scores_ > self.threshold_, xp.int64)
-        self._mu = float(xp.mean(self.decision_scores_))
-        self._sigma = float(xp.std(self.decision_scores_))
-        return self
+            self.detector_.fit(X)
+            self.decision_scores_ = self._scores(X)
+            return
+        try:
+            self.detector_.fit(to_host(X))
+        except ValueError as err:  # e.g. fewer rows than n_neighbors
+            raise DataValidationError.for_parameter("X", f"{self.model.cls} cannot fit it: {err}",
+                                                    tuple(X.shape)) from None
+        self.decision_scores_ = self._like(X, self.detector_.decision_scores_)
 
-    def decision_function(self, X: Any) -> Any:
-        """Anomaly scores of ``X``, returned in ``X``'s namespace."""
-        return self._raw_scores(X)
-
-    def predict(self, X: Any, return_confidence: bool = False) -> Any:
-        """0/1 labels: 1 where the score exceeds ``threshold_``."""
-        if return_confidence:
-            return self.detector_.predict(to_host(X), return_confidence=True)
+    @staticmethod
+    def _like(X: Any, scores: Any) -> Any:
+        """Host ``scores`` as float64 in ``X``'s namespace."""
         xp = array_namespace(X)
-        return xp.astype(self.decision_function(X) > self.threshold_, xp.int64)
+        return xp.astype(xp.asarray(scores), xp.float64)
 
-
-def make_detector(name: str, contamination: float = 0.1, **params: Any) -> BaseDetector:
-    """A PyOD-API detector by name.
-
-    Parameters
-    ----------
-    name : str
-        ``"ecod"``, ``"copod"`` (native, numpy/CuPy), ``"robust_z"``, ``"iqr"`` (rules),
-        ``"iforest"`` (cuML on CuPy input when installed, else PyOD), ``"hbos"``, ``"knn"``,
-        ``"lof"``, ``"pca"``, ``"autoencoder"`` (PyOD; torch for the autoencoder).
-    contamination : float in (0, 0.5], default 0.1
-        Share of outliers that sets ``threshold_`` (PyOD semantics).
-    **params
-        Passed to the detector (e.g. ``n_neighbors`` for knn/lof, ``epoch_num`` for the
-        autoencoder, ``random_state`` for iforest).
-
-    Returns
-    -------
-    BaseDetector
-        Unfitted detector with ``fit``, ``decision_function``, ``predict``; after fitting
-        ``decision_scores_``, ``threshold_`` and ``labels_``.
-
-    Raises
-    ------
-    DataValidationError
-        ``contamination`` outside (0, 0.5].
-    ValueError
-        Unknown ``name``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from toolkit.anomaly import make_detector
-    >>> X = np.random.default_rng(0).normal(size=(200, 3))
-    >>> make_detector("ecod", contamination=0.05).fit(X).labels_.sum()
-    np.int64(10)
-    """
-    check_contamination(contamination)
-    key = str(name).lower()
-    if key in _NATIVE:
-        if params:
-            raise TypeError(f"detector {key!r} takes no parameters besides contamination, got {sorted(params)}")
-        return _NATIVE[key](contamination=contamination)
-    if key in _PYOD:
-        return PyODDetector(key, contamination=contamination, params=params)
-    raise ValueError(f"unknown detector {name!r}; choose one of {DETECTORS}")
+    def _scores(self, X: Any) -> Any:
+        if self._on_device:  # device classes: lower score_samples means more abnormal
+            return -self.detector_.score_samples(X)
+        return self._like(X, self.detector_.decision_function(to_host(X)))

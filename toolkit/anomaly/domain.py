@@ -4,6 +4,14 @@ Each is a short composition of the generic pieces (robust z per group, balance c
 the business rule stated in its docstring, and returns the same kind of frame it was given
 with ``anomaly_score``, ``is_anomaly`` and, where several rules apply, ``reason``.
 
+Input policy, the same as :func:`toolkit.anomaly.detect`: the frame is checked at the edge
+(columns present and numeric, keys and dates not missing -- a row must belong to one group),
+an ``inf`` in a measured column is refused naming the column and a few keys, and NaN is
+missing (each detector says how a missing value is scored). Groups are laid out once with
+:class:`toolkit.panel.SeriesLayout` and the statistics computed on arrays, so pandas and cuDF
+share one code path; :func:`inventory_shrink` also takes Dask frames (per series, via
+:func:`toolkit.panel.per_series`).
+
 Examples
 --------
 >>> import pandas as pd
@@ -18,38 +26,44 @@ Examples
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Sequence
 
 import numpy as np
 
-from toolkit.anomaly.detect import _column, _layout, _starts
-from toolkit.anomaly.rules import robust_scale
-from toolkit.kernels.segments import segment_ids
-from toolkit.backend import array_namespace, frame_lib, is_dask, is_gpu
-from toolkit.errors import DataValidationError
-from toolkit.panel import as_list, map_series
+from toolkit import panel
+from toolkit.anomaly.rules import robust_scale, scaled_deviation
+from toolkit.backend import to_host
 
-__all__ = ["group_robust_z", "order_line_anomalies", "inventory_shrink", "carrier_delays", "click_fraud"]
+__all__ = ["group_robust_z", "order_line_anomalies", "inventory_shrink", "carrier_delays", "click_fraud",
+           "ORDER_REASONS"]
 
-
-def _require(df: Any, cols: Sequence[str], who: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataValidationError(f"column {missing[0]!r}: missing ({who} needs {list(cols)})", column=missing[0])
+ORDER_REASONS = ("", "duplicate", "negative_quantity", "missing_price", "extreme_quantity", "price_deviation")
+"""``reason`` of :func:`order_line_anomalies`, by code (0 = clean)."""
 
 
-def _group_center(df: Any, col: str, keys: list[str]) -> tuple[Any, Any, Any]:
-    """``df[col]``, its group median and robust scale per row, in ``df``'s row order."""
-    perm, codes, n = _layout(df, keys, None)
-    xp = array_namespace(perm)
-    x = xp.reshape(xp.take(_column(df, col), perm), (-1, 1))
-    starts = _starts(codes)
-    med, scale = robust_scale(x, starts)
-    gid = segment_ids(starts, n)
-    out = xp.empty((3, n), dtype=xp.float64)
-    out[:, perm] = xp.stack([x[:, 0], xp.take(med[:, 0], gid), xp.take(scale[:, 0], gid)])
-    return out[0], out[1], out[2]
+def _checked(df: Any, param: str, keys: list[str], measured: Sequence[str], other: Sequence[str] = (),
+             who: str = "", dask: bool = False) -> None:
+    """The edge of every domain detector: frame, columns, numeric measures, keys present, no ``inf``."""
+    panel.check_frame(df, param, dask=dask)
+    panel.require_columns(df, [*keys, *other, *measured], f"by {who}")
+    panel.require_numeric(df, measured, f"by {who}")
+    panel.require_not_null(df, keys, keys, f"by {who} to place each row in a group")
+    panel.require_finite(df, measured, [*keys, *other], purpose=f"by {who}; NaN is treated as missing")
+
+
+def _robust_center(layout: Any, x: Any) -> tuple[Any, Any]:
+    """Median and robust scale of ``x`` (input order) within each group, per input row."""
+    xp = layout.xp
+    med, scale = robust_scale(xp.reshape(layout.gather(x), (-1, 1)), layout.bounds)
+    per_row = xp.stack([xp.take(med[:, 0], layout.series_of_row), xp.take(scale[:, 0], layout.series_of_row)],
+                       axis=1)
+    per_row = layout.scatter(per_row)
+    return per_row[:, 0], per_row[:, 1]
+
+
+def _robust_z(layout: Any, x: Any) -> Any:
+    med, scale = _robust_center(layout, x)
+    return scaled_deviation(x, med, scale)
 
 
 def group_robust_z(df: Any, col: str, id_cols: str | Sequence[str] | None) -> Any:
@@ -60,11 +74,24 @@ def group_robust_z(df: Any, col: str, id_cols: str | Sequence[str] | None) -> An
     Returns
     -------
     array (len(df),), numpy or CuPy; NaN where the value is NaN.
+
+    Raises
+    ------
+    DataValidationError
+        Not an in-memory frame, missing or non-numeric column, missing key values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"g": ["a"] * 5, "x": [1.0, 2.0, 3.0, 4.0, 100.0]})
+    >>> [round(float(z), 3) for z in group_robust_z(df, "x", "g")][:3]
+    [-1.349, -0.674, 0.0]
     """
-    x, med, scale = _group_center(df, col, as_list(id_cols))
-    xp = array_namespace(x)
-    dev = x - med
-    return xp.where(scale > 0, dev / xp.where(scale > 0, scale, 1.0), xp.where(xp.isnan(dev), xp.nan, 0.0))
+    keys = panel.as_list(id_cols)
+    panel.check_frame(df, dask=False)
+    panel.require_columns(df, [*keys, col], "for a robust z")
+    panel.require_numeric(df, [col], "for a robust z")
+    return _robust_z(panel.SeriesLayout.from_frame(df, keys, None, unique=False), panel.values(df, col))
 
 
 def order_line_anomalies(orders: Any, id_cols: str | Sequence[str] = "sku", quantity_col: str = "quantity",
@@ -81,13 +108,15 @@ def order_line_anomalies(orders: Any, id_cols: str | Sequence[str] = "sku", quan
        median price (a ratio rather than a z-score: promotions move prices by tens of percent
        on tightly distributed prices, a data error by a factor).
 
+    A missing quantity is not scored by rules 2 and 4; an ``inf`` quantity or price is refused.
+
     Parameters
     ----------
     orders : pandas or cuDF DataFrame (one row per order line)
     id_cols : str or list of str, default "sku"
         Groups defining the reference quantity and price.
     quantity_col, price_col : str
-    quantity_k : float, default 10
+    quantity_k : float > 0, default 10
         Robust z cut-off for quantities (order sizes are heavy-tailed).
     price_ratio : float > 1, default 2
         Price cut-off as a factor of the reference price.
@@ -97,42 +126,53 @@ def order_line_anomalies(orders: Any, id_cols: str | Sequence[str] = "sku", quan
     frame
         ``orders`` with ``anomaly_score`` (the larger of ``z_quantity / quantity_k`` and
         ``|log(price / reference)| / log(price_ratio)``, so rules 4-5 flag above 1; ``inf`` for
-        rules 1-3), ``is_anomaly`` and ``reason`` (``""`` when clean).
+        rules 1-3), ``is_anomaly`` and ``reason`` (``""`` when clean, see :data:`ORDER_REASONS`).
+
+    Raises
+    ------
+    DataValidationError
+        Not a frame, missing or non-numeric columns, missing keys, ``inf`` values,
+        ``quantity_k <= 0`` or ``price_ratio <= 1``.
     """
-    keys = as_list(id_cols)
-    _require(orders, [*keys, quantity_col, price_col], "order_line_anomalies")
-    if not price_ratio > 1:
-        raise DataValidationError(f"price_ratio must be > 1, got {price_ratio!r}")
-    dup = orders.duplicated(keep="first")
-    dup = dup.to_cupy() if is_gpu(orders) else dup.to_numpy()
-    qty = _column(orders, quantity_col)
-    price = _column(orders, price_col)
-    xp = array_namespace(qty)
-    negative = qty < 0
-    no_price = xp.isnan(price)
-    work = orders[keys].assign(__q=orders[quantity_col].where(orders[quantity_col] > 0),
-                               __lp=np.log(orders[price_col].astype("float64").where(orders[price_col] > 0)))
-    zq = group_robust_z(work, "__q", keys) / quantity_k
-    # deviation of log price from the sku's median log price, in units of log(price_ratio)
-    log_price, log_ref, _ = _group_center(work, "__lp", keys)
+    keys = panel.as_list(id_cols)
+    _checked(orders, "orders", keys, [quantity_col, price_col], who="order_line_anomalies")
+    quantity_k = panel.check_number("quantity_k", quantity_k, 0.0, low_open=True)
+    price_ratio = panel.check_number("price_ratio", price_ratio, 1.0, low_open=True)
+    xp = panel.namespace(orders)
+    dup = panel.frames.as_array(orders.duplicated(keep="first"))
+    qty = panel.values(orders, quantity_col)
+    price = panel.values(orders, price_col)
+    layout = panel.SeriesLayout.from_frame(orders, keys, None, unique=False)
+    zq = _robust_z(layout, xp.where(qty > 0, qty, xp.nan)) / quantity_k
+    # deviation of log price from the group's median log price, in units of log(price_ratio)
+    log_price = xp.log(xp.where(price > 0, price, xp.nan))
+    log_ref, _ = _robust_center(layout, log_price)
     dev = xp.abs(log_price - log_ref) / float(np.log(price_ratio))
     zq = xp.where(xp.isnan(zq), 0.0, zq)
     dev = xp.where(xp.isnan(dev), 0.0, dev)
+    negative = qty < 0
+    no_price = xp.isnan(price)
     score = xp.where(dup | negative | no_price, xp.inf, xp.maximum(zq, dev))
     code = xp.where(dup, 1, xp.where(negative, 2, xp.where(no_price, 3, xp.where(zq > 1, 4, xp.where(dev > 1, 5, 0)))))
-    names = {0: "", 1: "duplicate", 2: "negative_quantity", 3: "missing_price", 4: "extreme_quantity",
-             5: "price_deviation"}
-    reason = frame_lib(orders).Series(code).map(names)
-    reason.index = orders.index
-    return orders.assign(anomaly_score=score, is_anomaly=code > 0, reason=reason)
+    reason = np.asarray(ORDER_REASONS, dtype=object)[np.asarray(to_host(code))]
+    return panel.assign(orders, {"anomaly_score": score, "is_anomaly": code > 0, "reason": reason})
 
 
-def _shrink_part(part: Any, keys: list[str], time_col: str, tolerance: float) -> Any:
-    part = part.sort_values([*keys, time_col])
-    prev = part.groupby(keys, sort=False, observed=True)["on_hand"].shift(1)
-    shrink = prev + part["receipts"] - part["units_sold"] - part["on_hand"]
-    return part.assign(shrink=shrink.astype("float64"), anomaly_score=shrink.astype("float64"),
-                       is_anomaly=(shrink > tolerance).fillna(False).astype(bool))
+_STOCK_COLS = ("on_hand", "receipts", "units_sold")
+
+
+def _shrink_frame(inventory: Any, keys: list[str], day_col: str, tolerance: float) -> Any:
+    """Shrink of an in-memory frame (or one series-whole Dask partition), rows sorted by series and day."""
+    panel.require_finite(inventory, _STOCK_COLS, [*keys, day_col], purpose="by inventory_shrink; NaN is missing")
+    layout = panel.SeriesLayout.from_frame(inventory, keys, day_col)
+    xp = layout.xp
+    on_hand, receipts, sold = (layout.gather(panel.values(inventory, c)) for c in _STOCK_COLS)
+    previous = xp.concat([xp.full(1, xp.nan), on_hand[:-1]]) if layout.n else on_hand
+    previous = xp.where(layout.position == 0, xp.nan, previous)
+    shrink = previous + receipts - sold - on_hand
+    ordered = inventory if layout.order is None else panel.take(inventory, layout.order)
+    return panel.assign(ordered, {"shrink": shrink, "anomaly_score": shrink,
+                                  "is_anomaly": ~xp.isnan(shrink) & (shrink > tolerance)})
 
 
 def inventory_shrink(inventory: Any, id_cols: str | Sequence[str] = ("sku", "warehouse"), time_col: str = "date",
@@ -140,30 +180,37 @@ def inventory_shrink(inventory: Any, id_cols: str | Sequence[str] = ("sku", "war
     """Stock lost without sales: ``on_hand[t-1] + receipts[t] - units_sold[t] - on_hand[t]``.
 
     A positive balance gap is stock that left the shelf without being sold (theft, damage,
-    miscounts); the first day of a series has no previous stock and gets NaN.
+    miscounts); the first day of a series has no previous stock and gets NaN, as does a day
+    with a missing stock figure (never flagged).
 
     Parameters
     ----------
     inventory : pandas, cuDF or Dask DataFrame
-        ``id_cols``, ``time_col``, ``on_hand``, ``receipts``, ``units_sold``; one row per day.
+        ``id_cols``, ``time_col``, ``on_hand``, ``receipts``, ``units_sold``; one row per
+        series and day.
     id_cols : default ("sku", "warehouse")
     time_col : default "date"
-    tolerance : float, default 0.5
+    tolerance : float >= 0, default 0.5
         Units of gap tolerated (rounding); ``is_anomaly`` is ``shrink > tolerance``.
 
     Returns
     -------
     frame
         Sorted by ``id_cols + [time_col]``, with ``shrink`` (units), ``anomaly_score`` (= shrink)
-        and ``is_anomaly``. Dask in, lazy Dask out (per series, via ``map_series``).
+        and ``is_anomaly``. Dask in, lazy Dask out (per series, via ``per_series``).
+
+    Raises
+    ------
+    DataValidationError
+        Not a frame, missing or non-numeric columns, missing keys or dates, repeated (keys,
+        date) rows, ``inf`` values, a negative ``tolerance``.
     """
-    keys = as_list(id_cols)
-    _require(inventory, [*keys, time_col, "on_hand", "receipts", "units_sold"], "inventory_shrink")
-    if is_dask(inventory):
-        meta = _shrink_part(inventory._meta, keys, time_col, tolerance)
-        return map_series(inventory, partial(_shrink_part, keys=keys, time_col=time_col, tolerance=tolerance),
-                          keys, time_col, meta=meta)
-    return _shrink_part(inventory, keys, time_col, tolerance)
+    keys = panel.as_list(id_cols)
+    _checked(inventory, "inventory", keys, _STOCK_COLS, [time_col], who="inventory_shrink", dask=True)
+    panel.require_datetime(inventory, time_col)
+    tolerance = panel.check_number("tolerance", tolerance, 0.0)
+    return panel.per_series(inventory, _shrink_frame, keys, time_col, keys=keys, day_col=time_col,
+                            tolerance=tolerance)
 
 
 def carrier_delays(shipments: Any, id_cols: str | Sequence[str] = ("carrier", "zone"), time_col: str = "ship_date",
@@ -172,7 +219,8 @@ def carrier_delays(shipments: Any, id_cols: str | Sequence[str] = ("carrier", "z
 
     Each shipment's delay is ``actual_days - promised_days``; shipments are aggregated per lane
     (``id_cols``) and day, and each lane-day's mean delay is scored by its robust z against the
-    lane's own history (so a slow lane is not an anomaly, a lane slower than usual is).
+    lane's own history (so a slow lane is not an anomaly, a lane slower than usual is). A
+    shipment with a missing delay (not delivered yet) is not counted in ``n_shipments``.
 
     Parameters
     ----------
@@ -180,9 +228,9 @@ def carrier_delays(shipments: Any, id_cols: str | Sequence[str] = ("carrier", "z
         ``id_cols``, ``time_col``, ``actual_days``, ``promised_days``.
     id_cols : default ("carrier", "zone")
     time_col : default "ship_date"
-    k : float, default 3.5
+    k : float >= 0, default 3.5
         Robust z cut-off.
-    min_shipments : int, default 3
+    min_shipments : int >= 1, default 3
         Lane-days with fewer shipments are scored but never flagged.
 
     Returns
@@ -191,21 +239,31 @@ def carrier_delays(shipments: Any, id_cols: str | Sequence[str] = ("carrier", "z
         One row per lane and day: ``id_cols``, ``date``, ``n_shipments``, ``mean_delay``,
         ``late_share`` (share delivered after the promise), ``anomaly_score`` (robust z of
         ``mean_delay`` within the lane) and ``is_anomaly``.
+
+    Raises
+    ------
+    DataValidationError
+        Not a frame, missing or non-numeric columns, missing keys or ship dates, ``inf``
+        values, a negative ``k`` or ``min_shipments < 1``.
     """
-    keys = as_list(id_cols)
-    _require(shipments, [*keys, time_col, "actual_days", "promised_days"], "carrier_delays")
-    delay = (shipments["actual_days"].astype("float64") - shipments["promised_days"].astype("float64"))
-    day = shipments[time_col].dt.floor("D")
-    frame = frame_lib(shipments).DataFrame({**{c: shipments[c] for c in keys}, "date": day, "__d": delay,
-                                            "__late": (delay > 0).astype("float64")})
-    lanes = frame.groupby([*keys, "date"], sort=True, observed=True).agg(
-        {"__d": ["count", "mean"], "__late": "mean"})
+    keys = panel.as_list(id_cols)
+    _checked(shipments, "shipments", keys, ["actual_days", "promised_days"], [time_col], who="carrier_delays")
+    panel.require_datetime(shipments, time_col)
+    panel.require_not_null(shipments, [time_col], keys, "by carrier_delays to place each shipment on a day")
+    k = panel.check_number("k", k, 0.0)
+    min_shipments = panel.check_int("min_shipments", min_shipments, minimum=1)
+    delay = shipments["actual_days"].astype("float64") - shipments["promised_days"].astype("float64")
+    frame = panel.frames.new_frame(shipments, {**{c: shipments[c] for c in keys},
+                                               "date": shipments[time_col].dt.floor("D"), "__d": delay,
+                                               "__late": (delay > 0).astype("float64").where(delay.notna())})
+    lanes = frame.groupby([*keys, "date"], sort=True, observed=True).agg({"__d": ["count", "mean"], "__late": "mean"})
     lanes.columns = ["n_shipments", "mean_delay", "late_share"]
     lanes = lanes.reset_index()
-    z = group_robust_z(lanes, "mean_delay", keys)
-    xp = array_namespace(z)
-    big = _column(lanes, "n_shipments") >= min_shipments
-    return lanes.assign(anomaly_score=z, is_anomaly=big & xp.where(xp.isnan(z), False, z > k))
+    layout = panel.SeriesLayout.from_frame(lanes, keys, "date")
+    z = _robust_z(layout, panel.values(lanes, "mean_delay"))
+    xp = layout.xp
+    big = panel.values(lanes, "n_shipments") >= min_shipments
+    return panel.assign(lanes, {"anomaly_score": z, "is_anomaly": big & ~xp.isnan(z) & (z > k)})
 
 
 def click_fraud(marketing: Any, id_cols: str | Sequence[str] = "channel", k: float = 3.5) -> Any:
@@ -215,33 +273,40 @@ def click_fraud(marketing: Any, id_cols: str | Sequence[str] = "channel", k: flo
     Score: ``max(z_ctr, 0) + max(-z_cvr, 0)`` where ``z_ctr`` is the robust z of log CTR
     (clicks / impressions) and ``z_cvr`` of log CVR (conversions / clicks) within the channel;
     flagged when the score exceeds ``k`` *and* the CTR side alone is above ``k / 2`` (a conversion
-    slump alone is a funnel problem, not fraud).
+    slump alone is a funnel problem, not fraud). A day with a missing count scores 0 on the
+    side it cannot compute.
 
     Parameters
     ----------
     marketing : pandas or cuDF DataFrame
         ``id_cols``, ``impressions``, ``clicks``, ``conversions`` (one row per channel and day).
     id_cols : default "channel"
-    k : float, default 3.5
+    k : float >= 0, default 3.5
 
     Returns
     -------
     frame
         ``marketing`` with ``ctr``, ``cvr``, ``anomaly_score`` and ``is_anomaly``.
+
+    Raises
+    ------
+    DataValidationError
+        Not a frame, missing or non-numeric columns, missing keys, ``inf`` values, a negative ``k``.
     """
-    keys = as_list(id_cols)
-    _require(marketing, [*keys, "impressions", "clicks", "conversions"], "click_fraud")
-    imp = marketing["impressions"].astype("float64")
-    clk = marketing["clicks"].astype("float64")
-    conv = marketing["conversions"].astype("float64")
-    ctr = clk / imp.where(imp > 0)
-    cvr = conv / clk.where(clk > 0)
+    keys = panel.as_list(id_cols)
+    _checked(marketing, "marketing", keys, ["impressions", "clicks", "conversions"], who="click_fraud")
+    k = panel.check_number("k", k, 0.0)
+    xp = panel.namespace(marketing)
+    imp, clk, conv = (panel.values(marketing, c) for c in ("impressions", "clicks", "conversions"))
+    ctr = clk / xp.where(imp > 0, imp, xp.nan)
+    cvr = conv / xp.where(clk > 0, clk, xp.nan)
     # half a conversion keeps the log finite on zero-conversion days
-    work = marketing[keys].assign(__lctr=np.log(ctr.where(ctr > 0)), __lcvr=np.log((conv + 0.5) / (clk + 0.5)))
-    z_ctr = group_robust_z(work, "__lctr", keys)
-    z_cvr = group_robust_z(work, "__lcvr", keys)
-    xp = array_namespace(z_ctr)
+    ratio = (conv + 0.5) / (clk + 0.5)
+    layout = panel.SeriesLayout.from_frame(marketing, keys, None, unique=False)
+    z_ctr = _robust_z(layout, xp.log(xp.where(ctr > 0, ctr, xp.nan)))
+    z_cvr = _robust_z(layout, xp.log(xp.where(ratio > 0, ratio, xp.nan)))
     up = xp.where(xp.isnan(z_ctr), 0.0, xp.maximum(z_ctr, 0.0))
     down = xp.where(xp.isnan(z_cvr), 0.0, xp.maximum(-z_cvr, 0.0))
     score = up + down
-    return marketing.assign(ctr=ctr, cvr=cvr, anomaly_score=score, is_anomaly=(score > k) & (up > k / 2))
+    return panel.assign(marketing, {"ctr": ctr, "cvr": cvr, "anomaly_score": score,
+                                    "is_anomaly": (score > k) & (up > k / 2)})

@@ -11,6 +11,13 @@ found after one hit -- is deliberately not reported: it rewards random detectors
 Metrics are computed on the host with scikit-learn; cuDF inputs are copied there (labels and
 scores only).
 
+Input policy: labels are 0/1 (or booleans); scores may hold NaN (ranked last: an unscored row
+is never a detection) and ``inf`` (``+inf`` ranks first, ``-inf`` last), the values
+:func:`detect` and the domain detectors write; a missing flag counts as not flagged. A
+truth table needs ``table`` and ``type`` columns and a scored frame to join to; unknown
+``table`` names list the valid ones; anomaly ``types`` absent from the truth leave no
+positive row (``n_pos = 0``, the AUCs NaN), which the result reports.
+
 Examples
 --------
 >>> import numpy as np
@@ -26,6 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from toolkit import panel
 from toolkit.backend import to_host
 from toolkit.errors import DataValidationError
 from toolkit.panel import as_list
@@ -114,15 +122,35 @@ def _near_true(pos: np.ndarray, group: np.ndarray, days: np.ndarray, gap: float)
     return pos | left | right
 
 
+def _vector(values: Any, param: str) -> np.ndarray:
+    """A 1-d host array of numbers or booleans (a column vector is flattened)."""
+    if values is None or isinstance(values, (str, bytes, dict, set)) or np.isscalar(values):
+        raise DataValidationError.for_parameter(param, "expected a 1-d array of numbers, or a DataFrame",
+                                                type(values).__name__)
+    try:
+        arr = np.asarray(to_host(values))
+    except (TypeError, ValueError):
+        raise DataValidationError.for_parameter(param, "expected a 1-d array of numbers", type(values).__name__) \
+            from None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or arr.dtype.kind not in "biuf":
+        raise DataValidationError.for_parameter(param, "expected a 1-d array of numbers",
+                                                f"shape {arr.shape}, dtype {arr.dtype}")
+    return arr
+
+
 def _labels_from_truth(truth: Any, scored: Any, table: str | None, types: Sequence[str] | None,
                        on: Sequence[str] | None) -> tuple[np.ndarray, list[str], Any]:
     import pandas as pd
 
     truth = to_host(truth)
     if table is not None:
+        choices = sorted({*TRUTH_KEYS, *(str(t) for t in truth["table"].dropna().unique())})
+        table = panel.check_choice("table", table, choices)
         truth = truth[truth["table"] == table]
     if types is not None:
-        truth = truth[truth["type"].isin(list(types))]
+        truth = truth[truth["type"].isin(as_list(types, "types"))]
     tables = truth["table"].unique().tolist()
     if on is None:
         candidates = [c for t in tables for c in TRUTH_KEYS.get(t, [])]
@@ -131,7 +159,7 @@ def _labels_from_truth(truth: Any, scored: Any, table: str | None, types: Sequen
             raise DataValidationError(
                 f"evaluate: cannot join truth (tables {tables}) to the scored frame; none of the key sets "
                 f"{candidates} is present in its columns {list(scored.columns)[:12]}; pass on=[...]")
-    on = as_list(on)
+    on = as_list(on, "on")
     missing = [c for c in on if c not in scored.columns or c not in truth.columns]
     if missing:
         raise DataValidationError(f"column {missing[0]!r}: missing from truth or scored frame", column=missing[0])
@@ -193,32 +221,49 @@ def evaluate(truth: Any, scores_or_flags: Any, *, table: str | None = None, type
     """
     import pandas as pd
 
-    frame_in = hasattr(scores_or_flags, "columns")
-    if frame_in:
+    k = panel.check_int("k", k, minimum=1) if k is not None else None
+    event_gap = panel.check_number("event_gap", event_gap, 0.0)
+    if hasattr(scores_or_flags, "columns"):
+        panel.check_frame(scores_or_flags, "scores_or_flags", dask=False)
         scored = to_host(scores_or_flags)
-        score = scored[score_col].to_numpy(dtype="float64", na_value=np.nan) if score_col in scored.columns else None
-        flag = scored[flag_col].fillna(False).to_numpy(dtype=bool) if flag_col in scored.columns else None
-        if score is None and flag is None:
-            raise DataValidationError(f"column {score_col!r}: missing (and no {flag_col!r} either)", column=score_col)
+        present = [c for c in (score_col, flag_col) if c in scored.columns]
+        if not present:
+            panel.require_columns(scored, [score_col], f"by evaluate (or a {flag_col!r} column)")
+        panel.require_numeric(scored, present, "by evaluate")
+        score = panel.values(scored, score_col) if score_col in present else None
+        flag = None
+        if flag_col in present:
+            flagged = panel.values(scored, flag_col)
+            flag = ~np.isnan(flagged) & (flagged != 0)
     else:
-        arr = np.asarray(to_host(scores_or_flags))
+        arr = _vector(scores_or_flags, "scores_or_flags")
         score = arr.astype(np.float64)
-        flag = arr.astype(bool) if arr.dtype == bool else None
+        flag = arr if arr.dtype == bool else None
         scored = None
     if score is None:
         score = flag.astype(np.float64)
     if hasattr(truth, "columns"):
+        panel.check_frame(truth, "truth", dask=False)
+        panel.require_columns(truth, ["table", "type"], "in a truth table (the generator's truth)")
         if scored is None:
-            raise DataValidationError("evaluate: a truth table needs a scored DataFrame to join on")
+            raise DataValidationError.for_parameter("scores_or_flags", "a truth table needs a scored DataFrame to "
+                                                                       "join on", type(scores_or_flags).__name__)
         types_row, on_keys, skeys = _labels_from_truth(truth, scored, table, types, on)
         series_keys = as_list(id_cols) if id_cols is not None else [
             c for c in on_keys if not str(skeys[c].dtype).startswith("datetime")]
         tcol = time_col or next((c for c in on_keys if str(skeys[c].dtype).startswith("datetime")), None)
+        panel.require_columns(scored, [*series_keys, *([tcol] if tcol else [])], "for event-level metrics")
+        if tcol:
+            panel.require_datetime(scored, tcol)
         key_frame = scored.reset_index(drop=True)
     else:
-        y = np.asarray(to_host(truth)).astype(np.int64).reshape(-1)
+        y = _vector(truth, "truth")
+        bad = y[~np.isin(y, [0, 1])]
+        if bad.size:
+            raise DataValidationError.for_parameter("truth", "labels must be 0 or 1", bad[:5].tolist())
+        y = y.astype(np.int64)
         if y.size != score.size:
-            raise DataValidationError(f"evaluate: {y.size} labels but {score.size} scores")
+            raise DataValidationError.for_parameter("truth", f"{y.size} labels for {score.size} scores", y.size)
         types_row = np.where(y == 1, "anomaly", None).astype(object)
         series_keys, tcol, key_frame = [], None, None
     if key_frame is not None and tcol is not None:

@@ -43,29 +43,11 @@ from typing import Any
 import numpy as np
 from pyod.models.base import BaseDetector
 
+from toolkit.anomaly.scoring import FeatureScoresMixin
 from toolkit.backend import array_namespace
-from toolkit.errors import DataValidationError
-from toolkit.kernels.segments import quantile, segment_ids, segment_order
+from toolkit.kernels.segments import segment_ids, segment_order
 
-__all__ = ["ECOD", "COPOD", "check_contamination", "segment_tail_scores",
-           "tail_scores_from_counts"]
-
-
-def check_contamination(contamination: Any) -> float:
-    """Return ``contamination`` as a float, raising unless it lies in (0, 0.5].
-
-    Raises
-    ------
-    DataValidationError
-        When the value is outside (0, 0.5] or not a number.
-    """
-    try:
-        value = float(contamination)
-    except (TypeError, ValueError):
-        raise DataValidationError(f"contamination must be a number in (0, 0.5], got {contamination!r}") from None
-    if not (0.0 < value <= 0.5):
-        raise DataValidationError(f"contamination must lie in (0, 0.5], got {contamination!r}")
-    return value
+__all__ = ["ECOD", "COPOD", "segment_tail_scores", "tail_scores_from_counts"]
 
 
 def _skew_sign(n: Any, mean: Any, m2: Any, m3: Any, eps: float, xp: Any) -> Any:
@@ -230,59 +212,25 @@ def segment_tail_scores(values: Any, starts: Any, kind: str = "ecod", eps: float
     return _scatter_rows(xp, order, o_sorted).T
 
 
-class _TailDetector(BaseDetector):
-    """Shared fit/score logic of :class:`ECOD` and :class:`COPOD` (see the module docstring)."""
+class _TailDetector(FeatureScoresMixin, BaseDetector):
+    """Fit and score of :class:`ECOD` and :class:`COPOD` (see the module docstring); the
+    input checks and threshold come from :class:`~toolkit.anomaly.scoring.OutlierScoresMixin`.
+
+    ``feature_scores(X)`` is PyOD's ``O`` matrix of ``X``: as in PyOD, the ECDF and skewness
+    are those of the training rows and ``X`` together; the row score is its sum.
+    """
 
     _kind = "ecod"
+    feature_kind = "tail"
+    feature_combine = "sum"
 
     def __init__(self, contamination: float = 0.1):
         self.contamination = contamination
 
-    # -- validation ---------------------------------------------------------------------
-    def _check_array(self, X: Any, fitting: bool) -> Any:
+    def _fit(self, X: Any) -> None:
+        """Sort each training column once and record its moments; score the training rows."""
         xp = array_namespace(X)
-        X = xp.asarray(X)
-        if X.ndim == 1:
-            X = xp.reshape(X, (-1, 1))
-        if X.ndim != 2:
-            raise DataValidationError(f"X must be 2-d (n_samples, n_features), got shape {tuple(X.shape)}")
-        if not (xp.isdtype(X.dtype, "real floating") or xp.isdtype(X.dtype, "integral") or X.dtype == xp.bool):
-            raise DataValidationError(f"X must be numeric, got dtype {X.dtype}")
-        if not xp.isdtype(X.dtype, "real floating"):
-            X = xp.astype(X, xp.float64)
-        bad = ~xp.isfinite(X)
-        if bool(xp.any(bad)):
-            cols = [j for j in range(X.shape[1]) if bool(xp.any(bad[:, j]))]
-            count = int(xp.sum(xp.astype(xp.any(bad, axis=1), xp.int64)))
-            raise DataValidationError(
-                f"column {cols[0]}: {count} rows with NaN or inf (columns {cols[:5]}); "
-                "drop or impute them before fitting", column=str(cols[0]))
-        if fitting and X.shape[0] < 2:
-            raise DataValidationError(f"{type(self).__name__} needs at least 2 rows, got {X.shape[0]}")
-        if not fitting and X.shape[1] != self.n_features_in_:
-            raise DataValidationError(
-                f"X has {X.shape[1]} features, the detector was fitted on {self.n_features_in_}")
-        return X
-
-    # -- PyOD API -----------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> "_TailDetector":
-        """Fit the detector: sort each training column once and record its moments.
-
-        Parameters
-        ----------
-        X : array (n_samples, n_features), numpy or cupy
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        self._contamination = check_contamination(self.contamination)
-        X = self._check_array(X, fitting=True)
-        xp = array_namespace(X)
-        self._set_n_classes(y)
         n, d = X.shape
-        self.n_features_in_ = d
         self.n_train_ = n
         self._eps = float(np.finfo(np.dtype(str(X.dtype))).eps)
         xt = xp.ascontiguousarray(X.T)
@@ -301,24 +249,8 @@ class _TailDetector(BaseDetector):
             out[j, order] = tail_scores_from_counts(end, n - first, n, sign[j], self._kind)
         self.O_ = out.T
         self.decision_scores_ = xp.sum(self.O_, axis=1)
-        self._process_decision_scores()
-        return self
 
-    def _process_decision_scores(self) -> "_TailDetector":
-        xp = array_namespace(self.decision_scores_)
-        self.threshold_ = float(quantile(self.decision_scores_, 1.0 - self._contamination))
-        self.labels_ = xp.astype(self.decision_scores_ > self.threshold_, xp.int64)
-        self._mu = float(xp.mean(self.decision_scores_))
-        self._sigma = float(xp.std(self.decision_scores_))
-        return self
-
-    def feature_scores(self, X: Any) -> Any:
-        """Per-feature tail scores of ``X`` (PyOD's ``O`` matrix), shape (n_samples, n_features).
-
-        As in PyOD, the ECDF and skewness are those of the training rows and ``X`` together.
-        """
-        self._check_fitted()
-        X = self._check_array(X, fitting=False)
+    def _feature_scores(self, X: Any) -> Any:
         xp = array_namespace(X)
         m, d = X.shape
         n = self.n_train_
@@ -351,37 +283,6 @@ class _TailDetector(BaseDetector):
             out[j, order] = tail_scores_from_counts(end + le_tr, (m - first) + (n - lt_tr), total, sign[j],
                                                     self._kind)
         return out.T
-
-    def decision_function(self, X: Any) -> Any:
-        """Anomaly scores of ``X`` (higher is more abnormal), numpy in numpy out, cupy in cupy out.
-
-        Parameters
-        ----------
-        X : array (n_samples, n_features)
-
-        Returns
-        -------
-        array (n_samples,)
-        """
-        xp = array_namespace(X)
-        return xp.sum(self.feature_scores(X), axis=1)
-
-    def predict(self, X: Any, return_confidence: bool = False) -> Any:
-        """0/1 labels: 1 where the score of ``X`` exceeds ``threshold_``.
-
-        ``return_confidence`` is accepted for PyOD compatibility on host arrays only.
-        """
-        self._check_fitted()
-        if return_confidence:
-            return super().predict(X, return_confidence=True)
-        xp = array_namespace(X)
-        return xp.astype(self.decision_function(X) > self.threshold_, xp.int64)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "sorted_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
 
 
 class ECOD(_TailDetector):

@@ -11,6 +11,11 @@ a stock-out -- zero sales because nothing was on the shelf -- which is censored 
 demand anomaly: it is reported with its own kind and never as a drop), ``"missing"`` (no
 actual for a forecast row). Rows are the forecast's rows: nothing is dropped.
 
+Input policy: both frames are checked at the edge (columns present, the actual and the
+interval numeric, keys and times present, one row per series and time); an ``inf`` actual or
+quantile is refused naming the column and a few keys (an interval with an infinite bound
+scores nothing); a missing actual is the ``"missing"`` kind, a missing bound scores 0.
+
 Examples
 --------
 >>> import pandas as pd
@@ -25,12 +30,12 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
-
-from toolkit.backend import is_dask, is_gpu
+from toolkit import panel
+from toolkit.backend import is_dask
 from toolkit.errors import DataValidationError
-from toolkit.panel import as_list
 
 __all__ = ["residual_anomalies", "quantile_column"]
 
@@ -39,9 +44,10 @@ def quantile_column(df: Any, q: float | str) -> str:
     """The column of ``df`` holding quantile ``q``: the name itself when ``q`` is a string, else
     the first of ``"q{q}"``, ``"{q}"``, ``"q{100q}"`` present (e.g. ``"q0.1"``, ``"0.1"``, ``"q10"``)."""
     if isinstance(q, str):
-        if q not in df.columns:
-            raise DataValidationError(f"column {q!r}: missing from the forecast frame", column=q)
+        panel.require_columns(df, [q], "as a forecast quantile")
         return q
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 < float(q) < 1.0:
+        raise DataValidationError.for_parameter("quantiles", "each must be a level in (0, 1) or a column name", q)
     names = [f"q{q:g}", f"{q:g}", f"q{int(round(q * 100))}"]
     for name in names:
         if name in df.columns:
@@ -82,30 +88,30 @@ def residual_anomalies(actual_df: Any, forecast_df: Any, quantiles: Sequence[flo
     Raises
     ------
     DataValidationError
-        Missing columns, duplicated (keys, time) rows in either frame, or lower > upper.
+        Not frames; missing or non-numeric columns; missing keys or times, duplicated (keys,
+        time) rows or ``inf`` values in either frame; lower > upper; a quantile that is
+        neither a level in (0, 1) nor a column; a negative ``min_score``.
     """
-    keys = as_list(id_cols)
-    if len(quantiles) != 2:
-        raise DataValidationError(f"quantiles must be a (lower, upper) pair, got {quantiles!r}")
+    panel.check_frame(actual_df, "actual_df")
+    panel.check_frame(forecast_df, "forecast_df")
+    keys = panel.as_list(id_cols)
+    if isinstance(quantiles, (str, bytes)) or not isinstance(quantiles, Sequence) or len(quantiles) != 2:
+        raise DataValidationError.for_parameter("quantiles", "must be a (lower, upper) pair", quantiles)
     lo_col = quantile_column(forecast_df, quantiles[0])
     hi_col = quantile_column(forecast_df, quantiles[1])
     need_a = [*keys, time_col, target_col] + ([stockout_col] if stockout_col else [])
-    missing = [c for c in need_a if c not in actual_df.columns]
-    missing += [c for c in [*keys, time_col] if c not in forecast_df.columns]
-    if missing:
-        raise DataValidationError(f"column {missing[0]!r}: missing", column=missing[0])
+    panel.require_columns(actual_df, need_a, "by residual_anomalies in actual_df")
+    panel.require_columns(forecast_df, [*keys, time_col], "by residual_anomalies in forecast_df")
+    panel.require_numeric(actual_df, [target_col], "by residual_anomalies")
+    panel.require_numeric(forecast_df, [lo_col, hi_col], "by residual_anomalies")
+    min_score = panel.check_number("min_score", min_score, 0.0)
     if is_dask(actual_df) or is_dask(forecast_df):
         return _residual_dask(actual_df, forecast_df, keys, time_col, target_col, stockout_col, lo_col, hi_col,
                               min_score)
-    for name, frame in (("actual_df", actual_df), ("forecast_df", forecast_df)):
-        dup = frame.duplicated(subset=[*keys, time_col])
-        n_dup = int(dup.sum())
-        if n_dup:
-            rows = frame[dup][[*keys, time_col]].head(3)
-            rows = rows.to_pandas() if is_gpu(rows) else rows
-            raise DataValidationError(
-                f"column {time_col!r}: {n_dup} duplicated ({', '.join(keys)}, {time_col}) rows in {name}, e.g. "
-                f"{[tuple(r) for r in rows.itertuples(index=False)]}", column=time_col)
+    for frame, measured in ((actual_df, [target_col]), (forecast_df, [lo_col, hi_col])):
+        panel.require_not_null(frame, [*keys, time_col], keys, "by residual_anomalies to join actuals to forecasts")
+        panel.require_unique(frame, [*keys, time_col], "by residual_anomalies")
+        panel.require_finite(frame, measured, [*keys, time_col], purpose="by residual_anomalies; NaN is missing")
     return _residual_frame(actual_df, forecast_df, keys, time_col, target_col, stockout_col, lo_col, hi_col,
                            min_score)
 
@@ -116,21 +122,27 @@ def _residual_frame(actual_df: Any, forecast_df: Any, keys: list[str], time_col:
     fc = forecast_df.reset_index(drop=True).reset_index().rename(columns={"index": "__row"})
     merged = fc.merge(actual_df[take], on=[*keys, time_col], how="left").sort_values("__row")
     merged = merged.drop(columns=["__row"]).reset_index(drop=True)
-    return _score_merged(merged, target_col, stockout_col, lo_col, hi_col, min_score)
+    return _score_merged(merged, [*keys, time_col], target_col, stockout_col, lo_col, hi_col, min_score)
 
 
 _KINDS = {0: "normal", 1: "spike", 2: "drop", 3: "stockout", 4: "missing"}
 
 
-def _score_merged(merged: Any, target_col: str, stockout_col: str | None, lo_col: str, hi_col: str,
+def _score_merged(merged: Any, shown: list[str], target_col: str, stockout_col: str | None, lo_col: str, hi_col: str,
                   min_score: float) -> Any:
-    """Interval scores of a frame holding actuals and forecast quantiles side by side."""
+    """Interval scores of a frame holding actuals and forecast quantiles side by side.
+
+    ``shown``: the key and time columns named in error messages (checked here as well, for
+    the partitions of a Dask join).
+    """
+    panel.require_not_null(merged, shown, shown, "by residual_anomalies to join actuals to forecasts")
+    panel.require_finite(merged, [target_col, lo_col, hi_col], shown, purpose="by residual_anomalies; NaN is missing")
     lower = merged[lo_col].astype("float64")
     upper = merged[hi_col].astype("float64")
-    bad = lower > upper
+    bad = panel.frames.as_array(lower > upper)
     if bool(bad.any()):
-        raise DataValidationError(f"column {lo_col!r}: {int(bad.sum())} rows with lower quantile above upper",
-                                  column=lo_col)
+        panel.fail(lo_col, f"lower quantile above the upper one ({hi_col!r})", int(bad.sum()),
+                   panel.examples(merged, panel.namespace(merged).nonzero(bad)[0], shown))
     y = merged[target_col].astype("float64")
     width = (upper - lower).where(upper > lower, 1e-9)
     above = ((y - upper) / width).clip(lower=0)
@@ -154,5 +166,6 @@ def _residual_dask(actual_df: Any, forecast_df: Any, keys: list[str], time_col: 
 
     take = [*keys, time_col, target_col] + ([stockout_col] if stockout_col else [])
     merged = dd.merge(forecast_df, actual_df[take], on=[*keys, time_col], how="left")
-    meta = _score_merged(merged._meta, target_col, stockout_col, lo_col, hi_col, min_score)
-    return merged.map_partitions(_score_merged, target_col, stockout_col, lo_col, hi_col, min_score, meta=meta)
+    shown = [*keys, time_col]
+    meta = _score_merged(merged._meta, shown, target_col, stockout_col, lo_col, hi_col, min_score)
+    return merged.map_partitions(_score_merged, shown, target_col, stockout_col, lo_col, hi_col, min_score, meta=meta)

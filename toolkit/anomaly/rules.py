@@ -41,13 +41,16 @@ from typing import Any
 import numpy as np
 from pyod.models.base import BaseDetector
 
-from toolkit.anomaly.native import check_contamination
+from toolkit.anomaly.scoring import FeatureScoresMixin
 from toolkit.backend import array_namespace
-from toolkit.errors import DataValidationError
-from toolkit.kernels.segments import quantile, segment_ids, segment_quantile, segment_sort, segment_sum
+from toolkit.kernels.segments import segment_ids, segment_quantile, segment_sort, segment_sum
 
 __all__ = [
+    "robust_scale",
     "robust_z",
+    "scaled_deviation",
+    "quartiles",
+    "box_distance",
     "iqr_score",
     "hampel",
     "seasonal_esd",
@@ -81,6 +84,14 @@ def robust_scale(values: Any, starts: Any) -> tuple[Any, Any]:
     return med, scale
 
 
+def scaled_deviation(values: Any, center: Any, scale: Any) -> Any:
+    """``(values - center) / scale`` where ``scale > 0``; 0 where the scale is 0 (a constant
+    group), NaN where the value is NaN. Arrays broadcast together."""
+    xp = array_namespace(values)
+    dev = values - center
+    return xp.where(scale > 0, dev / xp.where(scale > 0, scale, 1.0), xp.where(xp.isnan(dev), xp.nan, 0.0))
+
+
 def robust_z(values: Any, starts: Any) -> Any:
     """Robust z-scores ``(x - median) / scale`` of each column inside each segment.
 
@@ -96,10 +107,24 @@ def robust_z(values: Any, starts: Any) -> Any:
     xp = array_namespace(values)
     med, scale = robust_scale(values, starts)
     gid = segment_ids(starts, values.shape[0])
-    m = xp.take(med, gid, axis=0)
-    s = xp.take(scale, gid, axis=0)
-    dev = values - m
-    return xp.where(s > 0, dev / xp.where(s > 0, s, 1.0), xp.where(xp.isnan(dev), xp.nan, 0.0))
+    return scaled_deviation(values, xp.take(med, gid, axis=0), xp.take(scale, gid, axis=0))
+
+
+def quartiles(values: Any, starts: Any) -> tuple[Any, Any]:
+    """First and third quartiles (linear interpolation, NaN ignored) per segment and column."""
+    srt, counts, _ = _segment_stats(values, starts)
+    return segment_quantile(srt, starts, counts, 0.25), segment_quantile(srt, starts, counts, 0.75)
+
+
+def box_distance(values: Any, q1: Any, q3: Any) -> Any:
+    """Distance of ``values`` outside ``[q1, q3]`` in units of ``q3 - q1`` (0 inside the box).
+
+    With ``q3 == q1`` the box value scores 0 and any other value ``inf``; NaN stays NaN.
+    """
+    xp = array_namespace(values)
+    iqr = q3 - q1
+    out = xp.maximum(xp.maximum(q1 - values, values - q3), 0.0)
+    return xp.where(iqr > 0, out / xp.where(iqr > 0, iqr, 1.0), xp.where(out > 0, xp.inf, out))
 
 
 def iqr_score(values: Any, starts: Any) -> Any:
@@ -109,13 +134,9 @@ def iqr_score(values: Any, starts: Any) -> Any:
     scores 0 on its box value and ``inf`` elsewhere.
     """
     xp = array_namespace(values)
-    srt, counts, gid = _segment_stats(values, starts)
-    q1 = xp.take(segment_quantile(srt, starts, counts, 0.25), gid, axis=0)
-    q3 = xp.take(segment_quantile(srt, starts, counts, 0.75), gid, axis=0)
-    iqr = q3 - q1
-    out = xp.maximum(xp.maximum(q1 - values, values - q3), 0.0)
-    safe = xp.where(iqr > 0, iqr, 1.0)
-    return xp.where(iqr > 0, out / safe, xp.where(out > 0, xp.inf, out))
+    gid = segment_ids(starts, values.shape[0])
+    q1, q3 = quartiles(values, starts)
+    return box_distance(values, xp.take(q1, gid, axis=0), xp.take(q3, gid, axis=0))
 
 
 def hampel(values: Any, starts: Any, half_window: int = 3) -> Any:
@@ -240,56 +261,23 @@ def _to_numpy(x: Any) -> np.ndarray:
     return x.get() if hasattr(x, "get") else np.asarray(x)
 
 
-class _RuleDetector(BaseDetector):
-    """PyOD-API wrapper around a per-feature rule score; the row score is the max over features."""
+class _RuleDetector(FeatureScoresMixin, BaseDetector):
+    """PyOD-API wrapper around a per-feature rule score; the row score is the max over features.
+
+    Subclasses record their statistics in ``_fit_stats`` and score a validated matrix in
+    ``_feature_scores``; checks and thresholds come from
+    :class:`~toolkit.anomaly.scoring.OutlierScoresMixin`.
+    """
+
+    _min_fit_rows = 3
+    feature_combine = "max"
 
     def __init__(self, contamination: float = 0.1):
         self.contamination = contamination
 
-    def _check(self, X: Any) -> Any:
-        xp = array_namespace(X)
-        X = xp.asarray(X)
-        if X.ndim == 1:
-            X = xp.reshape(X, (-1, 1))
-        if not xp.isdtype(X.dtype, "real floating"):
-            X = xp.astype(X, xp.float64)
-        if bool(xp.any(~xp.isfinite(X))):
-            raise DataValidationError(f"{type(self).__name__}: X has NaN or inf values; drop or impute them first")
-        return X
-
-    def fit(self, X: Any, y: Any = None) -> "_RuleDetector":
-        """Record the per-column statistics of ``X`` and score it.
-
-        Returns
-        -------
-        self
-        """
-        self._contamination = check_contamination(self.contamination)
-        X = self._check(X)
-        if X.shape[0] < 3:
-            raise DataValidationError(f"{type(self).__name__} needs at least 3 rows, got {X.shape[0]}")
-        self._set_n_classes(y)
+    def _fit(self, X: Any) -> None:
         self._fit_stats(X)
-        self.n_features_in_ = X.shape[1]
-        self.decision_scores_ = self.decision_function(X)
-        xp = array_namespace(self.decision_scores_)
-        self.threshold_ = float(quantile(self.decision_scores_, 1.0 - self._contamination))
-        self.labels_ = xp.astype(self.decision_scores_ > self.threshold_, xp.int64)
-        self._mu = float(xp.mean(self.decision_scores_))
-        self._sigma = float(xp.std(self.decision_scores_))
-        return self
-
-    def decision_function(self, X: Any) -> Any:
-        """Row scores: the largest per-feature score (see :meth:`feature_scores`)."""
-        xp = array_namespace(X)
-        return xp.max(self.feature_scores(X), axis=1)
-
-    def predict(self, X: Any, return_confidence: bool = False) -> Any:
-        """0/1 labels: 1 where the score exceeds ``threshold_``."""
-        if return_confidence:
-            return super().predict(X, return_confidence=True)
-        xp = array_namespace(X)
-        return xp.astype(self.decision_function(X) > self.threshold_, xp.int64)
+        self.decision_scores_ = self._scores(X)
 
 
 class RobustZ(_RuleDetector):
@@ -311,6 +299,7 @@ class RobustZ(_RuleDetector):
     """
 
     rule_threshold = 3.5
+    feature_kind = "robust_z"
 
     def _fit_stats(self, X: Any) -> None:
         xp = array_namespace(X)
@@ -320,15 +309,15 @@ class RobustZ(_RuleDetector):
 
     def signed_feature_scores(self, X: Any) -> Any:
         """Signed robust z of each value against the training median and scale."""
-        X = self._check(X)
-        xp = array_namespace(X)
-        ok = self.scale_ > 0
-        return xp.where(ok, (X - self.median_) / xp.where(ok, self.scale_, 1.0), 0.0)
+        self._check_fitted()
+        return self._signed(self._validated(X, fitting=False))
 
-    def feature_scores(self, X: Any) -> Any:
-        """``|z|`` per feature, shape (n_samples, n_features)."""
+    def _signed(self, X: Any) -> Any:
+        return scaled_deviation(X, self.median_, self.scale_)
+
+    def _feature_scores(self, X: Any) -> Any:
         xp = array_namespace(X)
-        return xp.abs(self.signed_feature_scores(X))
+        return xp.abs(self._signed(X))
 
 
 class IQR(_RuleDetector):
@@ -346,18 +335,13 @@ class IQR(_RuleDetector):
     """
 
     rule_threshold = 1.5
+    feature_kind = "iqr"
 
     def _fit_stats(self, X: Any) -> None:
         xp = array_namespace(X)
-        starts = xp.asarray([0, X.shape[0]])
-        srt, counts, _ = _segment_stats(X, starts)
-        self.q1_ = segment_quantile(srt, starts, counts, 0.25)[0]
-        self.q3_ = segment_quantile(srt, starts, counts, 0.75)[0]
+        q1, q3 = quartiles(X, xp.asarray([0, X.shape[0]]))
+        self.q1_, self.q3_ = q1[0], q3[0]
 
-    def feature_scores(self, X: Any) -> Any:
+    def _feature_scores(self, X: Any) -> Any:
         """Distance outside the box in IQR units per feature, shape (n_samples, n_features)."""
-        X = self._check(X)
-        xp = array_namespace(X)
-        iqr = self.q3_ - self.q1_
-        out = xp.maximum(xp.maximum(self.q1_ - X, X - self.q3_), 0.0)
-        return xp.where(iqr > 0, out / xp.where(iqr > 0, iqr, 1.0), xp.where(out > 0, xp.inf, 0.0))
+        return box_distance(X, self.q1_, self.q3_)
