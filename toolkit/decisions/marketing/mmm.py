@@ -62,13 +62,36 @@ __all__ = ["MarketingMixModel", "hill", "hill_slope", "nonneg_media_fit", "basel
 
 
 def hill(x: Any, half_sat: float, shape: float) -> Any:
-    """The Hill curve ``x^s / (x^s + k^s)`` (numpy or cupy; ``x >= 0``).
+    """The Hill curve ``x^s / (x^s + k^s)`` (numpy or cupy; ``x`` finite and >= 0, ``k, s > 0``).
+
+    Raises
+    ------
+    DataValidationError
+        ``half_sat`` or ``shape`` not a finite number > 0; ``x`` not numbers, negative or
+        not finite (NaN included: a curve value is never silently NaN).
 
     Examples
     --------
     >>> float(hill(2.0, 2.0, 1.5))
     0.5
     """
+    panel.check_number("half_sat", half_sat, 0.0, low_open=True)
+    panel.check_number("shape", shape, 0.0, low_open=True)
+    if isinstance(x, (str, bytes)) or x is None or isinstance(x, Mapping):
+        raise DataValidationError.for_parameter("x", "expected a number or an array of numbers", x)
+    try:
+        xp = backend.array_namespace(x) if hasattr(x, "__array_namespace__") else np
+        values = xp.asarray(x, dtype=xp.float64)
+    except (TypeError, ValueError):
+        raise DataValidationError.for_parameter("x", "expected a number or an array of numbers",
+                                                type(x).__name__) from None
+    if not bool(xp.all(xp.isfinite(values))) or bool(xp.any(values < 0)):
+        raise DataValidationError.for_parameter("x", "values must be finite and >= 0")
+    out = _hill(values, half_sat, shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def _hill(x: Any, half_sat: Any, shape: Any) -> Any:
     xs = x**shape
     return xs / (xs + half_sat**shape)
 
@@ -349,7 +372,7 @@ class MarketingMixModel(BaseEstimator):
 
     @staticmethod
     def _curve(adstock: np.ndarray, half_sat_rel: float, shape: float) -> np.ndarray:
-        return hill(adstock, half_sat_rel * adstock.mean(), shape) if adstock.mean() > 0 else np.zeros_like(adstock)
+        return _hill(adstock, half_sat_rel * adstock.mean(), shape) if adstock.mean() > 0 else np.zeros_like(adstock)
 
     def _finish(self, params: pd.DataFrame) -> None:
         self.channels_ = [str(c) for c in params.index]
@@ -460,7 +483,7 @@ class MarketingMixModel(BaseEstimator):
         p = self._params(params)
         x = self.spend_vector(spend, p)
         ad = x * self._steady_factor(p["decay"].to_numpy(float))
-        values = p["beta"].to_numpy(float) * hill(ad, p["half_sat"].to_numpy(float), p["shape"].to_numpy(float))
+        values = p["beta"].to_numpy(float) * _hill(ad, p["half_sat"].to_numpy(float), p["shape"].to_numpy(float))
         return pd.Series(values, index=p.index, name="response")
 
     def marginal_roi(self, spend: Mapping[str, float] | Sequence[float], params: pd.DataFrame | None = None
@@ -497,7 +520,7 @@ class MarketingMixModel(BaseEstimator):
         p = self.params_.loc[[name]]
         decay, half, shape = (p[c].to_numpy(float) for c in ("decay", "half_sat", "shape"))
         beta, factor = p["beta"].to_numpy(float), self._steady_factor(decay)
-        resp = beta * hill(grid * factor, half, shape)
+        resp = beta * _hill(grid * factor, half, shape)
         mroi = beta * hill_slope(grid * factor, half, shape) * factor
         with np.errstate(divide="ignore", invalid="ignore"):
             roi = np.where(grid > 0, resp / grid, np.nan)
