@@ -10,12 +10,9 @@ and the series (fill censored days first), since the simulation cannot step over
 
 Examples
 --------
->>> import numpy as np
->>> from toolkit.decisions.inventory import compare_policies
->>> rng = np.random.default_rng(0)
->>> train, test = rng.poisson(6.0, (3, 300)).astype(float), rng.poisson(6.0, (3, 120)).astype(float)
->>> sorted(compare_policies(train, test, 2, q_learning={"episodes": 20}, progress=False)["policy"])
-['RS_csl', 'base_stock_csl', 'base_stock_tuned', 'q_learning', 'sS_csl']
+>>> from toolkit.decisions.inventory.comparison import FRONTIER_POLICIES
+>>> FRONTIER_POLICIES
+('base_stock', 'RS', 'sS')
 """
 
 from __future__ import annotations

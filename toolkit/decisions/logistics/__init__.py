@@ -17,12 +17,10 @@ bad input with a :class:`~toolkit.errors.DataValidationError` naming the column 
 Examples
 --------
 >>> import pandas as pd
->>> from toolkit.decisions.logistics import plan_routes
->>> stops = pd.DataFrame({"x": [0.0, 10.0, 0.0, -10.0], "y": [10.0, 0.0, -10.0, 0.0],
-...                       "demand": [1, 1, 1, 1]})
->>> plan = plan_routes(stops, depot=(0.0, 0.0), vehicles=2, capacity=2, time_limit=0.2)
->>> sorted(plan.routes["stop"].tolist())
-[0, 1, 2, 3]
+>>> from toolkit.decisions import logistics as lg
+>>> s = pd.DataFrame({"zone": [1, 2], "weight_kg": [1.0, 4.0], "ship_date": pd.to_datetime(["2024-01-01"] * 2)})
+>>> lg.zone_volumes(s)["parcels"].tolist()
+[1.0, 1.0]
 """
 
 from toolkit.decisions.logistics.delivery import (

@@ -208,6 +208,14 @@ class DeliveryTimeModel(BaseEstimator):
             return shipments
         return delivery_features(shipments, self.time_col, self.volume_keys, self.id_col)
 
+    def _features_with(self, shipments: Any, days_col: str, purpose: str) -> Any:
+        """:meth:`_features` of shipments whose ``days_col`` (actual or promised days) is finite and >= 0."""
+        panel.check_frame(shipments, "shipments", dask=False)
+        panel.require_columns(shipments, [days_col], purpose)
+        panel.require_numeric(shipments, [days_col], purpose)
+        require_non_negative(shipments, [days_col], _shown(shipments, self.id_col), purpose)
+        return self._features(shipments, purpose)
+
     def _design(self, feats: Any) -> Any:
         xp = panel.namespace(feats)
         cols = []
@@ -244,12 +252,7 @@ class DeliveryTimeModel(BaseEstimator):
         from toolkit.regress import LinearRegression
 
         panel.check_choice("distribution", self.distribution, DISTRIBUTIONS)
-        panel.check_frame(shipments, "shipments", dask=False)
-        purpose = "to fit the delivery-time model"
-        panel.require_columns(shipments, [self.target_col], purpose)
-        panel.require_numeric(shipments, [self.target_col], purpose)
-        require_non_negative(shipments, [self.target_col], _shown(shipments, self.id_col), purpose)
-        feats = self._features(shipments, purpose)
+        feats = self._features_with(shipments, self.target_col, "to fit the delivery-time model")
         self.levels_ = {name: sorted(backend.to_host(feats[name].astype("str").unique()).tolist(),
                                      key=lambda v: (len(v), v)) for name in LANE_COLS}
         self.feature_names_in_ = np.asarray([*SHIPMENT_COLS, "weekday", "volume_ratio"], dtype=object)
@@ -292,12 +295,7 @@ class DeliveryTimeModel(BaseEstimator):
     def late_probability(self, shipments: Any) -> Any:
         """Probability that ``actual > promised`` for each shipment (see :func:`late_risk`)."""
         check_is_fitted(self, "estimator_")
-        panel.check_frame(shipments, "shipments", dask=False)
-        purpose = "for late risk"
-        panel.require_columns(shipments, [self.promised_col], purpose)
-        panel.require_numeric(shipments, [self.promised_col], purpose)
-        require_non_negative(shipments, [self.promised_col], _shown(shipments, self.id_col), purpose)
-        feats = self._features(shipments, purpose)
+        feats = self._features_with(shipments, self.promised_col, "for late risk")
         pred = self._predict_design(feats)
         xp = panel.namespace(feats)
         threshold = panel.values(feats, self.promised_col) + (0.5 if self.integer_days_ else 0.0) - pred
