@@ -124,7 +124,8 @@ def delivery_features(
         new_day[1:] = (t[1:] != t[:-1]) | (layout.series_of_row[1:] != layout.series_of_row[:-1])
     day_starts = xp.concat([xp.astype(xp.nonzero(new_day)[0], xp.int64), xp.asarray([n], dtype=xp.int64)])
     day_length = day_starts[1:] - day_starts[:-1]
-    daily = xp.astype(xp.repeat(day_length, day_length), xp.float64)
+    day_of_row = xp.cumulative_sum(xp.astype(new_day, xp.int64)) - 1
+    daily = xp.astype(xp.take(day_length, day_of_row), xp.float64)
     days_per_series = segment_sum(xp.astype(new_day, xp.float64), layout.bounds)
     mean_daily = xp.astype(layout.lengths, xp.float64) / days_per_series
     ratio = daily / xp.take(mean_daily, layout.series_of_row)
@@ -221,14 +222,15 @@ class DeliveryTimeModel(BaseEstimator):
         cols = []
         for name in LANE_COLS:
             values = feats[name].astype("str")
-            known = frames.as_array(values.isin(self.levels_[name]), "bool")
-            if not bool(xp.all(known)):
-                where = xp.nonzero(~known)[0]
-                unseen = sorted({str(v) for v in backend.to_host(frames.take(values, where)).tolist()})
-                panel.fail(name, f"levels not seen in training: {unseen[:panel.KEYS_SHOWN]} (the model has "
+            indicators = [frames.as_array(values == level, "float64") for level in self.levels_[name]]
+            unseen = sum(indicators) == 0
+            if bool(xp.any(unseen)):
+                where = xp.nonzero(unseen)[0]
+                levels = sorted({str(v) for v in backend.to_host(frames.take(values, where)).tolist()})
+                panel.fail(name, f"levels not seen in training: {levels[:panel.KEYS_SHOWN]} (the model has "
                                  f"{self.levels_[name]})", int(where.shape[0]),
                            panel.examples(feats, where, _shown(feats, self.id_col)))
-            cols += [frames.as_array(values == level, "float64") for level in self.levels_[name][1:]]
+            cols += indicators[1:]
         cols += [panel.values(feats, c) for c in ("distance_km", "weight_kg", "volume_ratio")]
         return xp.stack(cols, axis=1)
 
