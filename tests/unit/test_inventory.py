@@ -535,5 +535,5 @@ def test_service_cost_frontier_equals_separate_simulations():
 def test_compare_policies_asks_for_in_memory_frames():
     keys = [("S1", "WH01")]
     train = _long(np.ones((1, 30)), keys, name="units")
-    with pytest.raises(TypeError, match="compute"):
+    with pytest.raises(DataValidationError, match="'train'.*compute"):
         inv.compare_policies(dd.from_pandas(train, npartitions=2), train, 1)

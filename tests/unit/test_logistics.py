@@ -148,7 +148,7 @@ def test_bad_routing_arguments_raise_before_solving(kwargs, column):
     stops = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0.0, 1.0, 0.0], "demand": [1.0, 2.0, 3.0], "id": ["a", "b", "c"]})
     with pytest.raises(DataValidationError, match=column) as err:
         plan_routes(stops, (0.0, 0.0), id_col="id", **{"time_limit": 0.1, **kwargs})
-    assert err.value.column == column
+    assert column in (err.value.column, err.value.parameter)
     if kwargs == {"capacity": 2.0}:
         assert "'c'" in str(err.value) and "1 offending rows" in str(err.value)
 
@@ -426,5 +426,5 @@ def test_dask_input_gets_a_clear_error():
     import dask.dataframe as dd
 
     stops = pd.DataFrame({"x": [1.0, 2.0], "y": [0.0, 1.0], "demand": [1.0, 1.0]})
-    with pytest.raises(TypeError, match="compute"):
+    with pytest.raises(DataValidationError, match="'stops'.*compute"):
         plan_routes(dd.from_pandas(stops, npartitions=2), (0.0, 0.0), capacity=5.0)

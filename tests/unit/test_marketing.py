@@ -16,12 +16,12 @@ from scipy.optimize import brentq, lsq_linear
 from toolkit.datasets import make_retail
 from toolkit.decisions.marketing import (
     MarketingMixModel,
-    _nonneg_media_fit,
     allocate_budget,
     allocate_budget_lp,
     channel_panel,
     hill,
 )
+from toolkit.decisions.marketing.mmm import nonneg_media_fit
 from toolkit.errors import DataValidationError
 
 
@@ -42,7 +42,7 @@ def test_nonneg_media_fit_matches_lsq_linear():
     C = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
     H = rng.uniform(0, 1, (n, 4))
     y = C @ np.array([5.0, 1.0, -2.0, 0.5]) + 3.0 * H[:, 0] - 4.0 * H[:, 1] + rng.normal(0, 0.3, n)
-    G, beta = _nonneg_media_fit(C, H, y)
+    G, beta = nonneg_media_fit(C, H, y)
     for j in range(H.shape[1]):
         X = np.column_stack([C, H[:, j]])
         lower = np.r_[np.full(C.shape[1], -np.inf), 0.0]
@@ -202,7 +202,7 @@ def test_bounds_are_respected():
     ({"c0": (200.0, None), "c1": (100.0, None)}, "bounds"),   # lower bounds above the total
     ({"c0": (0, 10.0), "c1": (0, 10.0), "c2": (0, 10.0)}, "bounds"),  # upper bounds below it
     ({"c0": (5.0, 1.0)}, "bounds"),
-    ({"tv": (0.0, 10.0)}, "channel"),
+    ({"tv": (0.0, 10.0)}, "bounds"),  # an unknown channel
 ])
 def test_infeasible_or_unknown_bounds(bounds, column):
     with pytest.raises(DataValidationError, match=repr(column)):
@@ -211,7 +211,7 @@ def test_infeasible_or_unknown_bounds(bounds, column):
 
 def test_bad_budget_and_spend():
     model = _curves([400.0] * 2, [50.0] * 2)
-    with pytest.raises(DataValidationError, match="'spend'"):
+    with pytest.raises(DataValidationError, match="'total'"):
         allocate_budget(model, total=-1.0)
     with pytest.raises(DataValidationError, match="'spend'"):
         model.response({"c0": -3.0})
@@ -408,5 +408,5 @@ def test_marginal_roi_at_zero_spend_closed_form():
 def test_dask_input_gets_a_clear_error(retail):
     import dask.dataframe as dd
 
-    with pytest.raises(TypeError, match="compute"):
+    with pytest.raises(DataValidationError, match="'marketing'.*compute"):
         channel_panel(retail.orders, dd.from_pandas(retail.marketing, npartitions=2))

@@ -49,7 +49,7 @@ from toolkit.panel.checks import (
     require_numeric,
     require_unique,
 )
-from toolkit.panel.frames import assign, namespace, take, time_values, values
+from toolkit.panel.frames import assign, from_pandas, namespace, take, time_values, values
 from toolkit.panel.layout import SeriesLayout
 from toolkit.panel.partitions import (
     assume_partitioned_by_series,
@@ -58,7 +58,9 @@ from toolkit.panel.partitions import (
     is_partitioned_by_series,
     map_series,
     partition_by_series,
+    per_partition,
     per_series,
+    per_series_pair,
 )
 from toolkit.panel.timeaxis import (
     SpacingReport,
@@ -90,13 +92,16 @@ __all__ = [
     "check_spacing",
     "examples",
     "fail",
+    "from_pandas",
     "future_dates",
     "infer_freq",
     "is_partitioned_by_series",
     "map_series",
     "namespace",
     "partition_by_series",
+    "per_partition",
     "per_series",
+    "per_series_pair",
     "periods_per_year",
     "require_columns",
     "require_datetime",

@@ -43,6 +43,7 @@ __all__ = [
     "assign",
     "new_frame",
     "concat",
+    "from_pandas",
 ]
 
 
@@ -121,6 +122,10 @@ class FrameOps:
     def concat(self, frames: list, **kwargs: Any) -> Any:
         return self.module.concat(frames, **kwargs)
 
+    def from_pandas(self, frame: Any) -> Any:
+        """A pandas frame or Series (a small result computed on the host) in this library."""
+        return frame
+
 
 class CudfOps(FrameOps):
     """cuDF: columns come out as CuPy arrays; NA becomes NaN on the way."""
@@ -154,6 +159,9 @@ class CudfOps(FrameOps):
             return base.copy(deep=False)
         extra = self.module.DataFrame(dict(columns), index=df.index)
         return self.module.concat([base, extra], axis=1)
+
+    def from_pandas(self, frame: Any) -> Any:
+        return self.module.from_pandas(frame)
 
 
 _REGISTRY: dict[str, FrameOps] = {"pandas": FrameOps(), "numpy": FrameOps()}
@@ -240,3 +248,12 @@ def new_frame(like: Any, data: Mapping[str, Any], index: Any = None) -> Any:
 def concat(frames: list, **kwargs: Any) -> Any:
     """Concatenate frames of one library."""
     return ops(frames[0]).concat(frames, **kwargs)
+
+
+def from_pandas(like: Any, frame: Any) -> Any:
+    """``frame`` (pandas, computed on the host) in ``like``'s library: as is for pandas, cuDF for cuDF.
+
+    For verbs whose work is small and runs on the host (a daily marketing panel, a route
+    plan) and whose result goes back to the caller's library.
+    """
+    return ops(like).from_pandas(frame)

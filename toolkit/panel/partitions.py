@@ -39,6 +39,8 @@ __all__ = [
     "per_series",
     "ensure_partitioned_by_series",
     "fit_columns",
+    "per_partition",
+    "per_series_pair",
     "partition_by_series",
     "is_partitioned_by_series",
     "assume_partitioned_by_series",
@@ -259,3 +261,63 @@ def fit_columns(df: Any, feature_cols: Sequence[str], target_col: str, dtype: st
     X = dd.from_delayed(xs, meta=_as_float(df._meta, names, dtype), verify_meta=False)
     y = dd.from_delayed(ys, meta=_as_float(df._meta, target_col, dtype), verify_meta=False)
     return X, y
+
+
+def per_partition(df: Any, func: Callable[..., Any], **kwargs: Any) -> Any:
+    """``func(df, **kwargs)`` on an in-memory frame; on a Dask frame, lazily on every partition.
+
+    For row-wise work (each output row depends on its input row only), where partitions need
+    no shuffle. ``func`` must accept an empty frame (it describes the output to Dask).
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> df = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    >>> per_partition(dd.from_pandas(df, npartitions=2), lambda f, k: f.assign(b=f["a"] * k), k=2).compute()["b"].tolist()
+    [2.0, 4.0, 6.0]
+    """
+    if not is_dask(df):
+        return func(df, **kwargs)
+    return df.map_partitions(func, meta=func(df._meta, **kwargs), **kwargs)
+
+
+def per_series_pair(left: Any, right: Any, func: Callable[..., Any], id_cols: str | Sequence[str], time_col: str, *,
+                    names: tuple[str, str] = ("left", "right"), **kwargs: Any) -> Any:
+    """``func(left, right, **kwargs)`` for two panels of the same series (a forecast and its errors).
+
+    In memory the function is simply called. On Dask both panels are stacked (a marker column
+    tells them apart; columns one side lacks are NaN on its rows), shuffled so that each
+    series' rows of *both* panels lie in one partition, and ``func`` runs lazily on every
+    partition's two halves, each with its own columns. Mixing a Dask and an in-memory frame is
+    refused naming ``names[1]``.
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> a = pd.DataFrame({"sku": ["x", "y"], "date": pd.to_datetime(["2024-01-01"] * 2), "f": [1.0, 2.0]})
+    >>> b = pd.DataFrame({"sku": ["y", "x"], "date": pd.to_datetime(["2024-01-01"] * 2), "e": [5.0, 7.0]})
+    >>> pair = lambda l, r: l.merge(r, on=["sku", "date"])
+    >>> per_series_pair(dd.from_pandas(a, npartitions=2), dd.from_pandas(b, npartitions=1), pair, "sku",
+    ...                 "date").compute().sort_values("sku")["e"].tolist()
+    [7.0, 5.0]
+    """
+    lazy = is_dask(left), is_dask(right)
+    if lazy[0] != lazy[1]:
+        raise DataValidationError.for_parameter(names[1], f"give {names[0]} and {names[1]} both as Dask frames or "
+                                                          "both in memory")
+    if not lazy[0]:
+        return func(left, right, **kwargs)
+    import dask.dataframe as dd
+
+    left_cols, right_cols = list(left.columns), list(right.columns)
+    columns = left_cols + [c for c in right_cols if c not in left_cols]
+    marker = "__pair_side__"
+    sides = [side.assign(**{c: float("nan") for c in columns if c not in own}, **{marker: number})[[*columns, marker]]
+             for number, (side, own) in enumerate(((left, left_cols), (right, right_cols)))]
+    return per_series(dd.concat(sides), _split_pair, id_cols, time_col, pair_func=func, marker=marker,
+                      columns=(left_cols, right_cols), kwargs=kwargs)
+
+
+def _split_pair(part: Any, pair_func: Callable[..., Any], marker: str, columns: tuple[list, list], kwargs: dict) -> Any:
+    side = part[marker]
+    return pair_func(part[side == 0][columns[0]], part[side == 1][columns[1]], **kwargs)
