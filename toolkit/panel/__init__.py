@@ -49,13 +49,14 @@ from toolkit.panel.checks import (
     require_numeric,
     require_unique,
 )
-from toolkit.panel.frames import assign, namespace, take, time_values, values
+from toolkit.panel.frames import assign, categorical, namespace, take, time_values, values
 from toolkit.panel.layout import SeriesLayout
 from toolkit.panel.partitions import (
     assume_partitioned_by_series,
     is_partitioned_by_series,
     map_series,
     partition_by_series,
+    per_partition,
     per_series,
 )
 from toolkit.panel.timeaxis import (
@@ -79,6 +80,7 @@ __all__ = [
     "as_list",
     "assign",
     "assume_partitioned_by_series",
+    "categorical",
     "check_choice",
     "check_frame",
     "check_int",
@@ -92,6 +94,7 @@ __all__ = [
     "map_series",
     "namespace",
     "partition_by_series",
+    "per_partition",
     "per_series",
     "periods_per_year",
     "require_columns",

@@ -41,6 +41,7 @@ __all__ = [
     "as_array",
     "take",
     "assign",
+    "categorical",
     "new_frame",
     "concat",
 ]
@@ -114,6 +115,16 @@ class FrameOps:
             return base.copy(deep=False)
         extra = self.module.DataFrame(dict(columns), index=df.index, copy=False)
         return self.module.concat([base, extra], axis=1)
+
+    def categorical(self, like: Any, codes: Any, categories: Any) -> Any:
+        """A categorical Series from integer ``codes`` (host or device) and ``categories`` labels,
+        with ``like``'s index."""
+        import pandas as pd
+
+        from toolkit import backend
+
+        values = pd.Categorical.from_codes(np.asarray(backend.to_host(codes)), categories=categories)
+        return self.module.Series(values, index=like.index)
 
     def new_frame(self, data: Mapping[str, Any], index: Any = None) -> Any:
         return self.module.DataFrame(dict(data), index=index)
@@ -230,6 +241,18 @@ def take(obj: Any, positions: Any) -> Any:
 def assign(df: Any, columns: Mapping[str, Any]) -> Any:
     """``df`` with the arrays of ``columns`` added or replaced (in ``df``'s row order)."""
     return ops(df).assign(df, columns)
+
+
+def categorical(like: Any, codes: Any, categories: Any) -> Any:
+    """A categorical column of ``like``'s library (and index) from codes into ``categories``.
+
+    Examples
+    --------
+    >>> import pandas as pd, numpy as np
+    >>> categorical(pd.DataFrame(index=[5, 6]), np.array([1, 0]), ["", "New Year"]).tolist()
+    ['New Year', '']
+    """
+    return ops(like).categorical(like, codes, categories)
 
 
 def new_frame(like: Any, data: Mapping[str, Any], index: Any = None) -> Any:

@@ -92,7 +92,8 @@ def _key_codes(df: Any, id_cols: Sequence[str], xp: Any) -> Any:
         missing = codes < 0
         if bool(xp.any(missing)):
             where = xp.nonzero(missing)[0]
-            checks.fail(col, "missing key values, so these rows belong to no series; fill or drop them first",
+            checks.fail(col, "missing key values, so these rows belong to no series; fill or drop the rows with "
+                             "missing keys first",
                         int(where.shape[0]), checks.examples(df, where, list(id_cols)))
         if combined is None:
             combined = codes
@@ -161,7 +162,7 @@ class SeriesLayout:
             checks.require_datetime(df, time_col)
             time = xp.asarray(frames.time_values(df, time_col))
             if n and bool(xp.any(time == _NAT)):
-                checks.require_not_null(df, [time_col], keys, "to place rows in time")
+                checks.require_not_null(df, [time_col], keys, "to place rows in time; drop or fill the NaT timestamps")
         key = _key_codes(df, keys, xp) if keys else xp.zeros(n, dtype=xp.int8)
         layout = cls.from_codes(key, time, unique=unique)
         if unique and time is not None and layout._duplicates is not None:
@@ -175,8 +176,8 @@ class SeriesLayout:
     def from_codes(cls, key: Any, time: Any = None, *, unique: bool = True) -> "SeriesLayout":
         """The layout of rows given their series codes (ordered ints) and optional int64 times.
 
-        With ``unique`` and a ``time``, input rows that repeat a (series, time) pair are kept
-        in ``_duplicates`` (input positions) for :meth:`from_frame` to report.
+        With ``unique`` and a ``time``, input rows that repeat an earlier row's (series, time)
+        pair are kept in ``_duplicates`` (input positions) for :meth:`from_frame` to report.
         """
         xp = backend.array_namespace(key)
         n = int(key.shape[0])
@@ -201,10 +202,9 @@ class SeriesLayout:
                 dk = key[1:] != key[:-1]
             if unique and time is not None:
                 repeated = ~dk & (t[1:] == t[:-1])
-                if bool(xp.any(repeated)):
-                    where = xp.nonzero(repeated)[0]
-                    both = xp.concat([where, where + 1])
-                    dup = xp.take(order, both) if order is not None else both
+                if bool(xp.any(repeated)):  # count the rows repeating an earlier one (what would be dropped)
+                    again = xp.nonzero(repeated)[0] + 1
+                    dup = xp.take(order, again) if order is not None else again
             starts = xp.astype(xp.nonzero(dk)[0], xp.int64) + 1
             bounds = xp.concat([xp.zeros(1, dtype=xp.int64), starts, xp.asarray([n], dtype=xp.int64)])
         else:

@@ -37,6 +37,7 @@ from toolkit.panel import checks
 
 __all__ = [
     "per_series",
+    "per_partition",
     "partition_by_series",
     "is_partitioned_by_series",
     "assume_partitioned_by_series",
@@ -197,3 +198,31 @@ def per_series(df: Any, func: Callable[..., Any], id_cols: str | Sequence[str], 
                                                                               **(partition_kwargs or {})))
     part = functools.partial(func, **kwargs, **(partition_kwargs or {}))
     return map_series(df, part, keys, time_col, meta=part(df._meta))
+
+
+def per_partition(df: Any, func: Callable[..., Any], *, partition_kwargs: Mapping[str, Any] | None = None,
+                  **kwargs: Any) -> Any:
+    """``func(df, **kwargs)`` on an in-memory frame; on a Dask frame, lazily on every partition as it is.
+
+    For row-wise steps (calendar columns of a timestamp, an elementwise transform) that need
+    no series whole in one partition, so nothing is shuffled.
+
+    Parameters
+    ----------
+    df : pandas, cuDF or Dask DataFrame
+    func : callable
+        ``func(frame, **kwargs) -> frame`` keeping the frame's rows.
+    partition_kwargs : mapping, optional
+        Extra keyword arguments for the Dask path only.
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> ddf = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), npartitions=2)
+    >>> per_partition(ddf, lambda part, k: part.assign(y=part["x"] * k), k=2).compute()["y"].tolist()
+    [2.0, 4.0, 6.0]
+    """
+    if not is_dask(df):
+        return func(df, **kwargs)
+    part = functools.partial(func, **kwargs, **(partition_kwargs or {}))
+    return df.map_partitions(part, meta=part(df._meta))
