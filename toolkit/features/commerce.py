@@ -29,12 +29,11 @@ from typing import Any, Sequence
 from toolkit import panel
 from toolkit.errors import DataValidationError
 from toolkit.features.inputs import (
-    PARTITION,
-    check_panel,
     check_shift,
     column_names,
     column_values,
-    require_rows,
+    layout_rows,
+    run_per_series,
     shift_suffix,
 )
 from toolkit.kernels.segments import segment_quantile, segment_sort, segment_sum
@@ -92,9 +91,7 @@ def _days_since_promo(layout: SeriesLayout, promo: Any) -> Any:
 
 
 def _price_frame(df, price_col, promo_col, window, category_col, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
-    if strict:
-        require_rows(df, price_col)
+    layout = layout_rows(df, keys, time, price_col, strict)
     xp = layout.xp
     raw_price = column_values(df, price_col, keys)
     price = layout.gather(raw_price)
@@ -159,20 +156,17 @@ def add_price_features(
     ([0.0, 0.25, 0.0, 0.0], [nan, 0.0, 1.0, 2.0])
     """
     window = panel.check_int("window", window, minimum=1)
-    ids = panel.as_list(id_cols)
     numeric = [price_col] + ([promo_col] if promo_col else [])
-    check_panel(df, ids, time_col, numeric, "for price features", [category_col] if category_col else [])
-    return panel.per_series(df, _price_frame, ids, time_col, partition_kwargs=PARTITION, price_col=price_col,
-                            promo_col=promo_col, window=window, category_col=category_col, keys=ids, time=time_col)
+    return run_per_series(df, _price_frame, id_cols, time_col, numeric, "for price features",
+                          extra=[category_col] if category_col else [], price_col=price_col, promo_col=promo_col,
+                          window=window, category_col=category_col)
 
 
 # ----------------------------------------------------------------------------- channel share
 
 
 def _share_frame(df, sku_col, window, shift, target, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
-    if strict:
-        require_rows(df, target)
+    layout = layout_rows(df, keys, time, target, strict)
     xp = layout.xp
     units = column_values(df, target, keys)
     total = _group_sum(df, units, [sku_col, time])
@@ -226,20 +220,17 @@ def add_channel_share(
     ids = panel.as_list(id_cols)
     if sku_col not in ids:
         raise DataValidationError.for_parameter("sku_col", "must be one of id_cols", sku_col, ids)
-    check_panel(df, ids, time_col, [target_col], "for channel share")
-    return panel.per_series(df, _share_frame, [sku_col], time_col, partition_kwargs=PARTITION, sku_col=sku_col,
-                            window=window, shift=shift, target=target_col, keys=ids, time=time_col)
+    return run_per_series(df, _share_frame, ids, time_col, [target_col], "for channel share", shuffle_by=[sku_col],
+                          sku_col=sku_col, window=window, shift=shift, target=target_col)
 
 
 # ----------------------------------------------------------------------------- target encoding
 
 
-def _encoding_frame(df, key_cols, target, time, min_count, name, strict=True):
-    layout = SeriesLayout.from_frame(df, key_cols, time, unique=False)  # several rows may share (key, date)
-    if strict:
-        require_rows(df, target)
+def _encoding_frame(df, target, min_count, name, keys, time, strict=True):
+    layout = layout_rows(df, keys, time, target, strict, unique=False)  # several rows may share (key, date)
     xp = layout.xp
-    y = layout.gather(column_values(df, target, key_cols))
+    y = layout.gather(column_values(df, target, keys))
     seen = ~xp.isnan(y)
     zero = xp.zeros(1, dtype=xp.float64)
     sums = xp.concat([zero, xp.cumulative_sum(xp.where(seen, y, xp.zeros_like(y)))])
@@ -300,6 +291,5 @@ def add_target_encoding(
     if name is not None and not isinstance(name, str):
         raise DataValidationError.for_parameter("name", "expected a column name (str)", name)
     name = name or f"te_{'_'.join(keys)}_{target_col}"
-    check_panel(df, keys, time_col, [target_col], "for target encoding")
-    return panel.per_series(df, _encoding_frame, keys, time_col, partition_kwargs=PARTITION, key_cols=keys,
-                            target=target_col, time=time_col, min_count=min_count, name=name)
+    return run_per_series(df, _encoding_frame, keys, time_col, [target_col], "for target encoding",
+                          target=target_col, min_count=min_count, name=name)

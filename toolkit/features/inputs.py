@@ -45,6 +45,8 @@ from toolkit.panel import SeriesLayout
 __all__ = [
     "PARTITION",
     "check_panel",
+    "run_per_series",
+    "layout_rows",
     "column_names",
     "require_rows",
     "require_history",
@@ -71,6 +73,30 @@ def check_panel(df: Any, id_cols: Sequence[str], time_col: str | None, values: S
     if time_col is not None:
         panel.require_datetime(df, time_col)
     panel.require_numeric(df, values, purpose)
+
+
+def run_per_series(df: Any, func: Any, id_cols: Any, time_col: str, values: Sequence[str], purpose: str, *,
+                   extra: Sequence[str] = (), shuffle_by: Sequence[str] | None = None, **kwargs: Any) -> Any:
+    """Check ``df`` at the edge (:func:`check_panel`), then run ``func`` on it per series.
+
+    ``func(frame, keys=..., time=..., **kwargs)`` gets the keys as a list; on Dask it runs on
+    every series partition (shuffled by ``shuffle_by``, default the keys) with
+    :data:`PARTITION` added.
+    """
+    keys = panel.as_list(id_cols)
+    check_panel(df, keys, time_col, values, purpose, extra)
+    return panel.per_series(df, func, shuffle_by or keys, time_col, partition_kwargs=PARTITION, keys=keys,
+                            time=time_col, **kwargs)
+
+
+def layout_rows(df: Any, keys: Sequence[str], time: str, column: str, strict: bool, *,
+                unique: bool = True) -> SeriesLayout:
+    """The :class:`SeriesLayout` of an in-memory frame; with ``strict``, refuses an empty frame
+    (naming ``column``)."""
+    layout = SeriesLayout.from_frame(df, keys, time, unique=unique)
+    if strict:
+        require_rows(df, column)
+    return layout
 
 
 def column_names(cols: Any, param: str) -> list[str]:

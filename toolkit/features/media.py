@@ -22,17 +22,14 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from toolkit import panel
-from toolkit.features.inputs import PARTITION, check_panel, column_names, column_values, per_column, require_rows
+from toolkit.features.inputs import check_panel, column_names, column_values, layout_rows, per_column, run_per_series
 from toolkit.kernels.windows import lag
-from toolkit.panel import SeriesLayout
 
 __all__ = ["add_adstock", "add_saturation"]
 
 
 def _adstock_frame(df, cols, decay, max_lag, normalize, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
-    if strict:
-        require_rows(df, cols[0])
+    layout = layout_rows(df, keys, time, cols[0], strict)
     xp = layout.xp
     out = {}
     for col in cols:
@@ -94,10 +91,8 @@ def add_adstock(
     cols = column_names(cols, "cols")
     decays = per_column(decay, cols, "decay", 0.0, 1.0, high_open=True)
     max_lag = panel.check_int("max_lag", max_lag, minimum=0)
-    ids = panel.as_list(id_cols)
-    check_panel(df, ids, time_col, cols, "for adstock")
-    return panel.per_series(df, _adstock_frame, ids, time_col, partition_kwargs=PARTITION, cols=cols, decay=decays,
-                            max_lag=max_lag, normalize=bool(normalize), keys=ids, time=time_col)
+    return run_per_series(df, _adstock_frame, id_cols, time_col, cols, "for adstock", cols=cols, decay=decays,
+                          max_lag=max_lag, normalize=bool(normalize))
 
 
 def _saturation_frame(df, cols, half_sat, shape):

@@ -40,13 +40,12 @@ from toolkit.features.calendar import (
     fourier_terms,
 )
 from toolkit.features.inputs import (
-    PARTITION,
-    check_panel,
     check_shift,
     column_values,
+    layout_rows,
     positive_ints,
     require_history,
-    require_rows,
+    run_per_series,
     shift_suffix,
 )
 from toolkit.features.target import check_min_periods, ewm_terms
@@ -209,23 +208,22 @@ def _target_features(x: Any, layout: SeriesLayout, spec: FeatureSpec, engine: st
     return cols
 
 
-def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str = "auto", strict: bool = True):
-    ids, time_col, target = list(spec.id_cols), spec.time_col, spec.target_col
-    layout = SeriesLayout.from_frame(df, ids, time_col)
+def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str, keys: list, time: str, strict: bool = True):
+    target = spec.target_col
+    layout = layout_rows(df, keys, time, target, strict)
     if strict:
-        require_rows(df, target)
         if spec.lags:
             require_history(layout, max(spec.lags), target, f"lag {max(spec.lags)}")
     xp = layout.xp
     if last_n is None:
-        x = layout.gather(column_values(df, target, ids, keep_float32=True))
+        x = layout.gather(column_values(df, target, keys, keep_float32=True))
         cols = {name: layout.scatter(v) for name, v in _target_features(x, layout, spec, engine).items()}
         out, time_ns = df, layout.time
         if spec.calendar or spec.fourier:
             time_ns = layout.scatter(layout.time)  # no copy for a sorted panel
     else:  # only the last lookback + last_n rows of each series are read
         tail = layout.tail(min(spec.lookback, FULL_HISTORY) + last_n)
-        x = column_values(df, target, ids, rows=tail.order, keep_float32=True)
+        x = column_values(df, target, keys, rows=tail.order, keep_float32=True)
         kept = xp.nonzero(tail.position_from_end < last_n)[0]
         rows = xp.take(tail.order, kept)
         back = xp.argsort(rows)  # the kept rows in input order
@@ -286,7 +284,5 @@ def build_features(df: Any, spec: FeatureSpec, last_n: int | None = None, engine
     if last_n is not None:
         last_n = panel.check_int("last_n", last_n, minimum=1)
     engine = panel.check_choice("engine", engine, ENGINES)
-    ids = list(spec.id_cols)
-    check_panel(df, ids, spec.time_col, [spec.target_col], "by the FeatureSpec", spec.exog)
-    return panel.per_series(df, _build_frame, ids, spec.time_col, partition_kwargs=PARTITION, spec=spec,
-                            last_n=last_n, engine=engine)
+    return run_per_series(df, _build_frame, spec.id_cols, spec.time_col, [spec.target_col], "by the FeatureSpec",
+                          extra=spec.exog, spec=spec, last_n=last_n, engine=engine)

@@ -38,14 +38,13 @@ import numpy as np
 from toolkit import panel
 from toolkit.errors import DataValidationError
 from toolkit.features.inputs import (
-    PARTITION,
-    check_panel,
     check_shift,
     column_values,
+    layout_rows,
     numbers_of,
     positive_ints,
     require_history,
-    require_rows,
+    run_per_series,
     shift_suffix,
 )
 from toolkit.kernels.windows import EXPANDING_STATS, ewm_kernel, lag, rolling_kernel, stat_names
@@ -90,9 +89,8 @@ def ewm_terms(alphas: Any, spans: Any, shift: int) -> tuple[list[float], list[st
 
 
 def _lags_frame(df, lags, target, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
+    layout = layout_rows(df, keys, time, target, strict)
     if strict:
-        require_rows(df, target)
         require_history(layout, max(lags), target, f"lag {max(lags)}")
     x = _target_in_order(df, layout, target, keys)
     return panel.assign(df, {f"lag_{k}": layout.scatter(lag(x, layout.bounds, k)) for k in lags})
@@ -136,20 +134,16 @@ def add_lags(
     >>> add_lags(df, [1, 2], id_cols="sku")[["lag_1", "lag_2"]].values.tolist()
     [[nan, nan], [1.0, nan], [2.0, 1.0]]
     """
-    lags = positive_ints(lags, "lags")
-    ids = panel.as_list(id_cols)
-    check_panel(df, ids, time_col, [target_col], "for lag features")
-    return panel.per_series(df, _lags_frame, ids, time_col, partition_kwargs=PARTITION, lags=lags,
-                            target=target_col, keys=ids, time=time_col)
+    return run_per_series(df, _lags_frame, id_cols, time_col, [target_col], "for lag features",
+                          lags=positive_ints(lags, "lags"), target=target_col)
 
 
 # ----------------------------------------------------------------------------- windows
 
 
 def _rolling_frame(df, windows, stats, shift, min_periods, target, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
+    layout = layout_rows(df, keys, time, target, strict)
     if strict:
-        require_rows(df, target)
         if min_periods is None:
             require_history(layout, shift + min(windows) - 1, target,
                             f"rolling window {min(windows)} with shift {shift}")
@@ -207,17 +201,12 @@ def add_rolling(
     stats = stat_names(stats)
     windows = positive_ints(windows, "windows")
     min_periods = check_min_periods(min_periods, min(windows))
-    ids = panel.as_list(id_cols)
-    check_panel(df, ids, time_col, [target_col], "for rolling features")
-    return panel.per_series(df, _rolling_frame, ids, time_col, partition_kwargs=PARTITION, windows=windows,
-                            stats=stats, shift=shift, min_periods=min_periods, target=target_col, keys=ids,
-                            time=time_col)
+    return run_per_series(df, _rolling_frame, id_cols, time_col, [target_col], "for rolling features",
+                          windows=windows, stats=stats, shift=shift, min_periods=min_periods, target=target_col)
 
 
 def _expanding_frame(df, stats, shift, min_periods, target, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
-    if strict:
-        require_rows(df, target)
+    layout = layout_rows(df, keys, time, target, strict)
     res = rolling_kernel(_target_in_order(df, layout, target, keys), layout, None, stats, shift, min_periods)
     return panel.assign(df, {f"expanding_{s}{shift_suffix(shift)}": layout.scatter(res[s]) for s in stats})
 
@@ -258,16 +247,12 @@ def add_expanding(
     shift = check_shift(shift)
     stats = stat_names(stats, EXPANDING_STATS)
     min_periods = panel.check_int("min_periods", min_periods, minimum=0)
-    ids = panel.as_list(id_cols)
-    check_panel(df, ids, time_col, [target_col], "for expanding features")
-    return panel.per_series(df, _expanding_frame, ids, time_col, partition_kwargs=PARTITION, stats=stats,
-                            shift=shift, min_periods=min_periods, target=target_col, keys=ids, time=time_col)
+    return run_per_series(df, _expanding_frame, id_cols, time_col, [target_col], "for expanding features",
+                          stats=stats, shift=shift, min_periods=min_periods, target=target_col)
 
 
 def _ewm_frame(df, alphas, names, shift, target, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
-    if strict:
-        require_rows(df, target)
+    layout = layout_rows(df, keys, time, target, strict)
     x = _target_in_order(df, layout, target, keys)
     return panel.assign(df, {name: layout.scatter(ewm_kernel(x, layout, a, shift)) for name, a in zip(names, alphas)})
 
@@ -312,19 +297,16 @@ def add_ewm(
     values, names = ewm_terms(alphas, spans, shift)
     if not values:
         raise DataValidationError.for_parameter("alphas", "give at least one of alphas or spans", alphas)
-    ids = panel.as_list(id_cols)
-    check_panel(df, ids, time_col, [target_col], "for EWM features")
-    return panel.per_series(df, _ewm_frame, ids, time_col, partition_kwargs=PARTITION, alphas=tuple(values),
-                            names=tuple(names), shift=shift, target=target_col, keys=ids, time=time_col)
+    return run_per_series(df, _ewm_frame, id_cols, time_col, [target_col], "for EWM features",
+                          alphas=tuple(values), names=tuple(names), shift=shift, target=target_col)
 
 
 # ----------------------------------------------------------------------------- changes
 
 
 def _change_frame(df, periods, shift, kind, target, keys, time, strict=True):
-    layout = SeriesLayout.from_frame(df, keys, time)
+    layout = layout_rows(df, keys, time, target, strict)
     if strict:
-        require_rows(df, target)
         require_history(layout, shift + max(periods), target, f"{kind} {max(periods)} with shift {shift}")
     x = _target_in_order(df, layout, target, keys)
     base = lag(x, layout.bounds, shift)
@@ -343,10 +325,8 @@ def _change_frame(df, periods, shift, kind, target, keys, time, strict=True):
 def _add_change(df, periods, shift, kind, target_col, id_cols, time_col):
     shift = check_shift(shift)
     periods = positive_ints(periods, "periods")
-    ids = panel.as_list(id_cols)
-    check_panel(df, ids, time_col, [target_col], f"for {kind} features")
-    return panel.per_series(df, _change_frame, ids, time_col, partition_kwargs=PARTITION, periods=periods,
-                            shift=shift, kind=kind, target=target_col, keys=ids, time=time_col)
+    return run_per_series(df, _change_frame, id_cols, time_col, [target_col], f"for {kind} features",
+                          periods=periods, shift=shift, kind=kind, target=target_col)
 
 
 def add_diff(

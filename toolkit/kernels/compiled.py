@@ -51,15 +51,22 @@ def _compiled() -> Any:
         return None
 
     @numba.njit(cache=True, nogil=True)
+    def outputs(n, want):
+        # one float64 array per statistic of STATS, empty when not wanted
+        return (np.empty(n if want[0] else 0), np.empty(n if want[1] else 0), np.empty(n if want[2] else 0),
+                np.empty(n if want[3] else 0), np.empty(n if want[4] else 0), np.empty(n if want[5] else 0))
+
+    @numba.njit(cache=True, nogil=True)
+    def put_extremes(o_min, o_max, i, low, high, ok, want):
+        if want[3]:
+            o_min[i] = low if ok else np.nan
+        if want[4]:
+            o_max[i] = high if ok else np.nan
+
+    @numba.njit(cache=True, nogil=True)
     def rolling(x, bounds, window, shift, want, min_periods):
         # want[c]: compute STATS[c]; unwanted outputs are empty
-        n = x.shape[0]
-        o_sum = np.empty(n if want[0] else 0)
-        o_mean = np.empty(n if want[1] else 0)
-        o_std = np.empty(n if want[2] else 0)
-        o_min = np.empty(n if want[3] else 0)
-        o_max = np.empty(n if want[4] else 0)
-        o_cnt = np.empty(n if want[5] else 0)
+        o_sum, o_mean, o_std, o_min, o_max, o_cnt = outputs(x.shape[0], want)
         extremes = want[3] or want[4]
         need = max(min_periods, 1)
         for seg in range(bounds.shape[0] - 1):
@@ -111,22 +118,13 @@ def _compiled() -> Any:
                         if v - v == 0.0:
                             low = min(low, v)
                             high = max(high, v)
-                    if want[3]:
-                        o_min[i] = low if ok else np.nan
-                    if want[4]:
-                        o_max[i] = high if ok else np.nan
+                    put_extremes(o_min, o_max, i, low, high, ok, want)
         return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
     @numba.njit(cache=True, nogil=True)
     def expanding(x, bounds, shift, want, min_periods):
         # running count/sum/mean/M2 (Welford)/min/max per segment; row i reads rows up to i - shift
-        n = x.shape[0]
-        o_sum = np.empty(n if want[0] else 0)
-        o_mean = np.empty(n if want[1] else 0)
-        o_std = np.empty(n if want[2] else 0)
-        o_min = np.empty(n if want[3] else 0)
-        o_max = np.empty(n if want[4] else 0)
-        o_cnt = np.empty(n if want[5] else 0)
+        o_sum, o_mean, o_std, o_min, o_max, o_cnt = outputs(x.shape[0], want)
         need = max(min_periods, 1)
         for seg in range(bounds.shape[0] - 1):
             s = bounds[seg]
@@ -157,10 +155,7 @@ def _compiled() -> Any:
                     o_mean[i] = mean if ok else np.nan
                 if want[2]:
                     o_std[i] = np.sqrt(m2 / (cnt - 1)) if ok and cnt >= 2 else np.nan
-                if want[3]:
-                    o_min[i] = low if ok else np.nan
-                if want[4]:
-                    o_max[i] = high if ok else np.nan
+                put_extremes(o_min, o_max, i, low, high, ok, want)
         return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
     @numba.njit(cache=True, nogil=True)
