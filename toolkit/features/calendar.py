@@ -82,14 +82,14 @@ def check_holidays(country: Any, subdivisions: Any) -> tuple[str, tuple[str, ...
     return country, subdivs
 
 
-def calendar_names(features: Any, country: Any) -> tuple[str, ...]:
+def calendar_names(features: Any, country: Any, param: str = "features") -> tuple[str, ...]:
     """The calendar features asked for (default: every calendar one, plus the holiday ones with a
-    ``country``), each checked."""
+    ``country``), each checked; ``param`` names them in error messages."""
     if features is None:
         return CALENDAR_FEATURES + (HOLIDAY_FEATURES if country else ())
-    names = tuple(panel.as_list(features, "features"))
+    names = tuple(panel.as_list(features, param))
     for name in names:
-        panel.check_choice("features", name, CALENDAR_FEATURES + HOLIDAY_FEATURES)
+        panel.check_choice(param, name, CALENDAR_FEATURES + HOLIDAY_FEATURES)
     if not country and any(f in HOLIDAY_FEATURES for f in names):
         raise DataValidationError.for_parameter("country", "holiday features need a country (e.g. country='US')",
                                                 country)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from toolkit import panel
 from toolkit.errors import DataValidationError
 from toolkit.features.inputs import (
@@ -64,11 +66,18 @@ def _group_median(df: Any, values: Any, cols: Sequence[str]) -> Any:
 
 
 def _group_sum(df: Any, values: Any, cols: Sequence[str]) -> Any:
-    """Sum of ``values`` (input order, NaN skipped) over the rows sharing ``cols``, for every row."""
+    """Sum of ``values`` (input order, NaN skipped) over the rows sharing ``cols``, for every row.
+
+    A running sum inside each group (not differences of one prefix sum over the whole panel,
+    which would lose a small group next to large ones to round-off).
+    """
     groups = _groups(df, cols)
     xp = groups.xp
-    ordered = groups.gather(values)
-    sums = segment_sum(xp.where(xp.isnan(ordered), xp.zeros_like(ordered), ordered), groups.bounds)
+    if groups.n == 0:
+        return xp.zeros(0, dtype=xp.float64)
+    running = rolling_kernel(groups.gather(values), groups, None, ("sum",), shift=0, min_periods=1)["sum"]
+    sums = xp.take(running, groups.ends - 1)
+    sums = xp.where(xp.isnan(sums), xp.zeros_like(sums), sums)  # a group of missing values sums to 0
     return groups.scatter(xp.take(sums, groups.series_of_row))
 
 
@@ -93,14 +102,15 @@ def _days_since_promo(layout: SeriesLayout, promo: Any) -> Any:
 def _price_frame(df, price_col, promo_col, window, category_col, keys, time, strict=True):
     layout = layout_rows(df, keys, time, price_col, strict)
     xp = layout.xp
-    raw_price = column_values(df, price_col, keys)
+    raw_price = column_values(df, price_col, [*keys, time])
     price = layout.gather(raw_price)
     ref = rolling_kernel(price, layout, window, ("max",), shift=0, min_periods=1)["max"]
-    cols = {"price_ref": layout.scatter(ref), "discount_depth": layout.scatter(1.0 - price / ref)}
-    if category_col:
-        cols["price_rel_category"] = raw_price / _group_median(df, raw_price, [category_col, time])
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero price gives inf or NaN, as in pandas
+        cols = {"price_ref": layout.scatter(ref), "discount_depth": layout.scatter(1.0 - price / ref)}
+        if category_col:
+            cols["price_rel_category"] = raw_price / _group_median(df, raw_price, [category_col, time])
     if promo_col:
-        promo = layout.gather(column_values(df, promo_col, keys)) > 0
+        promo = layout.gather(column_values(df, promo_col, [*keys, time])) > 0
         cols["is_promo"] = layout.scatter(xp.astype(promo, xp.int8))
         cols["days_since_promo"] = layout.scatter(_days_since_promo(layout, promo))
     return panel.assign(df, cols)
@@ -168,7 +178,7 @@ def add_price_features(
 def _share_frame(df, sku_col, window, shift, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
     xp = layout.xp
-    units = column_values(df, target, keys)
+    units = column_values(df, target, [*keys, time])
     total = _group_sum(df, units, [sku_col, time])
     own = rolling_kernel(layout.gather(units), layout, window, ("sum",), shift, 1)["sum"]
     every = rolling_kernel(layout.gather(total), layout, window, ("sum",), shift, 1)["sum"]
@@ -230,18 +240,18 @@ def add_channel_share(
 def _encoding_frame(df, target, min_count, name, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict, unique=False)  # several rows may share (key, date)
     xp = layout.xp
-    y = layout.gather(column_values(df, target, keys))
-    seen = ~xp.isnan(y)
-    zero = xp.zeros(1, dtype=xp.float64)
-    sums = xp.concat([zero, xp.cumulative_sum(xp.where(seen, y, xp.zeros_like(y)))])
-    counts = xp.concat([zero, xp.cumulative_sum(xp.astype(seen, xp.float64))])
-    # first row of every row's (key, date) run: the encoding sums the key's rows before it
+    y = layout.gather(column_values(df, target, [*keys, time]))
+    # running sum and count of the key's values up to each row (inclusive), within the key
+    running = rolling_kernel(y, layout, None, ("sum", "count"), shift=0, min_periods=0)
+    # the rows before the first row of each row's (key, date) run are its strictly earlier dates
     new_day = layout.position == 0
     if layout.n > 1:
         new_day[1:] |= layout.time[1:] != layout.time[:-1]
     first_of_day = xp.take(xp.nonzero(new_day)[0], xp.cumulative_sum(xp.astype(new_day, xp.int64)) - 1)
-    past_sum = xp.take(sums, first_of_day) - xp.take(sums, layout.row_starts)
-    past_count = xp.take(counts, first_of_day) - xp.take(counts, layout.row_starts)
+    before = xp.maximum(first_of_day - 1, xp.zeros_like(first_of_day))
+    has_past = first_of_day > layout.row_starts
+    past_count = xp.where(has_past, xp.take(running["count"], before), 0.0)
+    past_sum = xp.where(past_count > 0, xp.take(running["sum"], before), 0.0)
     enc = xp.where(past_count >= max(min_count, 1), past_sum / xp.maximum(past_count, xp.ones_like(past_count)),
                    xp.asarray(xp.nan, dtype=xp.float64))
     return panel.assign(df, {name: layout.scatter(enc)})

@@ -130,7 +130,7 @@ def column_values(df: Any, col: str, keys: Sequence[str] = (), rows: Any = None,
     df : pandas or cuDF DataFrame
     col : str
     keys : list of str
-        Columns shown for the offending rows in the error message.
+        Columns shown for the offending rows in the error message (series keys and time).
     rows : int array, optional
         Only these input rows, in this order (only they are checked).
     keep_float32 : bool, default False

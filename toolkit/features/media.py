@@ -33,7 +33,7 @@ def _adstock_frame(df, cols, decay, max_lag, normalize, keys, time, strict=True)
     xp = layout.xp
     out = {}
     for col in cols:
-        x = layout.gather(column_values(df, col, keys))
+        x = layout.gather(column_values(df, col, [*keys, time]))
         d = decay[col]
         acc = xp.zeros(x.shape, dtype=xp.float64)
         for k in range(max_lag + 1):  # a loop over lags (max_lag + 1 vector ops), not over series

@@ -148,14 +148,15 @@ class FeatureSpec:
             set_(self, "min_periods", check_min_periods(self.min_periods, min(self.rolling)))
         set_(self, "rolling_shift", check_shift(self.rolling_shift, "rolling_shift"))
         set_(self, "expanding", stat_names(self.expanding, EXPANDING_STATS, "expanding") if self.expanding else ())
-        set_(self, "ewm_alphas", tuple(ewm_terms(self.ewm_alphas, (), self.rolling_shift)[0]))
-        set_(self, "calendar", calendar_names(self.calendar if self.calendar is not None else (), self.country))
+        set_(self, "ewm_alphas", tuple(ewm_terms(self.ewm_alphas, (), self.rolling_shift, "ewm_alphas")[0]))
+        set_(self, "calendar", calendar_names(self.calendar if self.calendar is not None else (), self.country,
+                                              "calendar"))
         if any(name in HOLIDAY_FEATURES for name in self.calendar):
             _, subdivisions = check_holidays(self.country, self.subdivisions)
         else:
             subdivisions = tuple(panel.as_list(self.subdivisions, "subdivisions"))
         set_(self, "subdivisions", subdivisions)
-        set_(self, "fourier", fourier_terms(self.fourier or ()))
+        set_(self, "fourier", fourier_terms(self.fourier if self.fourier is not None else ()))
         set_(self, "exog", tuple(panel.as_list(self.exog, "exog")))
         set_(self, "id_cols", tuple(panel.as_list(self.id_cols, "id_cols")))
         for param in ("target_col", "time_col"):
@@ -216,14 +217,14 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str, keys: l
             require_history(layout, max(spec.lags), target, f"lag {max(spec.lags)}")
     xp = layout.xp
     if last_n is None:
-        x = layout.gather(column_values(df, target, keys, keep_float32=True))
+        x = layout.gather(column_values(df, target, [*keys, time], keep_float32=True))
         cols = {name: layout.scatter(v) for name, v in _target_features(x, layout, spec, engine).items()}
         out, time_ns = df, layout.time
         if spec.calendar or spec.fourier:
             time_ns = layout.scatter(layout.time)  # no copy for a sorted panel
     else:  # only the last lookback + last_n rows of each series are read
         tail = layout.tail(min(spec.lookback, FULL_HISTORY) + last_n)
-        x = column_values(df, target, keys, rows=tail.order, keep_float32=True)
+        x = column_values(df, target, [*keys, time], rows=tail.order, keep_float32=True)
         kept = xp.nonzero(tail.position_from_end < last_n)[0]
         rows = xp.take(tail.order, kept)
         back = xp.argsort(rows)  # the kept rows in input order

@@ -62,8 +62,8 @@ __all__ = [
 ]
 
 
-def _target_in_order(df: Any, layout: SeriesLayout, target: str, keys: Sequence[str]) -> Any:
-    return layout.gather(column_values(df, target, keys, keep_float32=True))
+def _target_in_order(df: Any, layout: SeriesLayout, target: str, shown: Sequence[str]) -> Any:
+    return layout.gather(column_values(df, target, shown, keep_float32=True))
 
 
 def check_min_periods(min_periods: Any, window: int) -> int | None:
@@ -73,11 +73,14 @@ def check_min_periods(min_periods: Any, window: int) -> int | None:
     return panel.check_int("min_periods", min_periods, minimum=0, maximum=window)
 
 
-def ewm_terms(alphas: Any, spans: Any, shift: int) -> tuple[list[float], list[str]]:
-    """Smoothing factors and column names of the EWM means asked for by ``alphas`` and ``spans``."""
+def ewm_terms(alphas: Any, spans: Any, shift: int, param: str = "alphas") -> tuple[list[float], list[str]]:
+    """Smoothing factors and column names of the EWM means asked for by ``alphas`` and ``spans``.
+
+    ``param`` names the alphas in error messages (``ewm_alphas`` in a :class:`FeatureSpec`).
+    """
     values, names = [], []
-    for a in numbers_of(alphas, "alphas"):
-        values.append(panel.check_number("alphas", a, 0.0, 1.0, low_open=True))
+    for a in numbers_of(alphas, param):
+        values.append(panel.check_number(param, a, 0.0, 1.0, low_open=True))
         names.append(f"ewm_mean_{a:g}{shift_suffix(shift)}")
     for s in numbers_of(spans, "spans"):
         values.append(2.0 / (panel.check_number("spans", s, minimum=1.0) + 1.0))
@@ -92,7 +95,7 @@ def _lags_frame(df, lags, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
     if strict:
         require_history(layout, max(lags), target, f"lag {max(lags)}")
-    x = _target_in_order(df, layout, target, keys)
+    x = _target_in_order(df, layout, target, [*keys, time])
     return panel.assign(df, {f"lag_{k}": layout.scatter(lag(x, layout.bounds, k)) for k in lags})
 
 
@@ -147,7 +150,7 @@ def _rolling_frame(df, windows, stats, shift, min_periods, target, keys, time, s
         if min_periods is None:
             require_history(layout, shift + min(windows) - 1, target,
                             f"rolling window {min(windows)} with shift {shift}")
-    x = _target_in_order(df, layout, target, keys)
+    x = _target_in_order(df, layout, target, [*keys, time])
     cols = {}
     for w in windows:
         res = rolling_kernel(x, layout, w, stats, shift, min_periods)
@@ -207,7 +210,7 @@ def add_rolling(
 
 def _expanding_frame(df, stats, shift, min_periods, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
-    res = rolling_kernel(_target_in_order(df, layout, target, keys), layout, None, stats, shift, min_periods)
+    res = rolling_kernel(_target_in_order(df, layout, target, [*keys, time]), layout, None, stats, shift, min_periods)
     return panel.assign(df, {f"expanding_{s}{shift_suffix(shift)}": layout.scatter(res[s]) for s in stats})
 
 
@@ -253,7 +256,7 @@ def add_expanding(
 
 def _ewm_frame(df, alphas, names, shift, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
-    x = _target_in_order(df, layout, target, keys)
+    x = _target_in_order(df, layout, target, [*keys, time])
     return panel.assign(df, {name: layout.scatter(ewm_kernel(x, layout, a, shift)) for name, a in zip(names, alphas)})
 
 
@@ -308,7 +311,7 @@ def _change_frame(df, periods, shift, kind, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
     if strict:
         require_history(layout, shift + max(periods), target, f"{kind} {max(periods)} with shift {shift}")
-    x = _target_in_order(df, layout, target, keys)
+    x = _target_in_order(df, layout, target, [*keys, time])
     base = lag(x, layout.bounds, shift)
     cols = {}
     for k in periods:
