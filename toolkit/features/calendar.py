@@ -63,6 +63,8 @@ CALENDAR_FEATURES = (
 )
 HOLIDAY_FEATURES = ("is_holiday", "holiday_name", "days_to_holiday", "days_since_holiday")
 _NS_PER_DAY = timeaxis.fixed_nanos(timeaxis.to_offset("D"))
+_BLOCK = 2**16
+"""Rows per block when day numbers are computed (a block of int64 days stays in cache)."""
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -193,22 +195,24 @@ def calendar_columns(like: Any, time_ns: Any, features: Sequence[str], country: 
     """Calendar feature arrays for timestamps ``time_ns`` (int64 ns, no NaT), gathered from a day table.
 
     ``like`` is the frame the columns are for (``holiday_name`` becomes a categorical column of
-    its library and index); the other features are arrays of ``time_ns``'s namespace.
+    its library and index); the other features are arrays of ``time_ns``'s namespace. Day
+    numbers are computed in blocks of rows, so no panel-sized index array is allocated.
     """
     xp = panel.namespace(like)
-    days = _days(xp.asarray(time_ns))
-    if days.shape[0] == 0:
-        first = last = 0
-    else:
-        first, last = int(xp.min(days)), int(xp.max(days))
-        days -= first  # in place: one temporary fewer on large panels
+    time_ns = xp.asarray(time_ns)
+    n = time_ns.shape[0]
+    first = int(_days(xp.min(time_ns))) if n else 0
+    last = int(_days(xp.max(time_ns))) if n else 0
     table = _day_table(first, last, features, country, subdivisions)
-    cols = {}
-    for name in features:
-        values = xp.take(xp.asarray(table[name]), days)
-        if name == "holiday_name":
-            values = panel.categorical(like, values, table["holiday_names"])
-        cols[name] = values
+    columns = {name: xp.asarray(table[name]) for name in features}
+    cols = {name: xp.empty(n, dtype=values.dtype) for name, values in columns.items()}
+    for begin in range(0, n, _BLOCK):
+        days = _days(time_ns[begin:begin + _BLOCK])
+        days -= first
+        for name, values in columns.items():
+            cols[name][begin:begin + _BLOCK] = xp.take(values, days)
+    if "holiday_name" in cols:
+        cols["holiday_name"] = panel.categorical(like, cols["holiday_name"], table["holiday_names"])
     return cols
 
 

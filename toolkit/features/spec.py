@@ -209,34 +209,40 @@ def _target_features(x: Any, layout: SeriesLayout, spec: FeatureSpec, engine: st
     return cols
 
 
+def _calendar_features(out: Any, time_ns: Any, spec: FeatureSpec) -> dict[str, Any]:
+    cols: dict[str, Any] = {}
+    if spec.calendar:
+        cols.update(calendar_columns(out, time_ns, spec.calendar, spec.country, spec.subdivisions))
+    if spec.fourier:
+        cols.update(fourier_columns(time_ns, spec.fourier))
+    return cols
+
+
 def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str, keys: list, time: str, strict: bool = True):
     target = spec.target_col
     layout = layout_rows(df, keys, time, target, strict)
-    if strict:
-        if spec.lags:
-            require_history(layout, max(spec.lags), target, f"lag {max(spec.lags)}")
+    if strict and spec.lags:
+        require_history(layout, max(spec.lags), target, f"lag {max(spec.lags)}")
     xp = layout.xp
+    shown = [*keys, time]
     if last_n is None:
-        x = layout.gather(column_values(df, target, [*keys, time], keep_float32=True))
-        cols = {name: layout.scatter(v) for name, v in _target_features(x, layout, spec, engine).items()}
-        out, time_ns = df, layout.time
-        if spec.calendar or spec.fourier:
-            time_ns = layout.scatter(layout.time)  # no copy for a sorted panel
+        # calendar terms first, from the layout's timestamps (read once, NaT refused already); the
+        # kernels then get a layout without them, so the timestamps are freed before the features grow
+        cols = _calendar_features(df, layout.scatter(layout.time), spec)
+        layout = SeriesLayout(xp, layout.bounds, layout.order)
+        x = layout.gather(column_values(df, target, shown, keep_float32=True))
+        cols.update({name: layout.scatter(v) for name, v in _target_features(x, layout, spec, engine).items()})
+        out = df
     else:  # only the last lookback + last_n rows of each series are read
         tail = layout.tail(min(spec.lookback, FULL_HISTORY) + last_n)
-        x = column_values(df, target, [*keys, time], rows=tail.order, keep_float32=True)
+        x = column_values(df, target, shown, rows=tail.order, keep_float32=True)
         kept = xp.nonzero(tail.position_from_end < last_n)[0]
         rows = xp.take(tail.order, kept)
         back = xp.argsort(rows)  # the kept rows in input order
         cols = {name: xp.take(xp.take(v, kept), back)
                 for name, v in _target_features(x, tail, spec, engine).items()}
         out = panel.take(df, xp.take(rows, back))
-        time_ns = xp.take(xp.take(tail.time, kept), back)
-    # calendar terms from the layout's timestamps (read once, NaT refused already)
-    if spec.calendar:
-        cols.update(calendar_columns(out, time_ns, spec.calendar, spec.country, spec.subdivisions))
-    if spec.fourier:
-        cols.update(fourier_columns(time_ns, spec.fourier))
+        cols.update(_calendar_features(out, xp.take(xp.take(tail.time, kept), back), spec))
     return panel.assign(out, {name: cols[name] for name in spec.feature_names if name not in spec.exog})
 
 
