@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from toolkit import features as F
-from toolkit import panel as F_panel
+from toolkit.panel import SeriesLayout
 from toolkit.errors import DataValidationError
 from toolkit.features import FeatureSpec, build_features
 
@@ -673,7 +673,7 @@ def test_kernels_take_bounds_layouts_and_row_starts_alike():
     x = rng.normal(size=lengths.sum())
     bounds = np.r_[0, np.cumsum(lengths)]
     starts = np.repeat(bounds[:-1], lengths)
-    layout = F_panel.SeriesLayout(np, bounds)
+    layout = SeriesLayout(np, bounds)
     by_starts = F.rolling_kernel(x, starts, 3, ("mean", "max", "q0.5"), min_periods=1, engine="array")
     for seg in (bounds, layout, np.array([0, 5, 5, 6, 15, 15, 19])):  # empty series hold no rows
         got = F.rolling_kernel(x, seg, 3, ("mean", "max", "q0.5"), min_periods=1, engine="array")
