@@ -74,3 +74,34 @@ def test_cudf_build_features_matches_pandas():
     tail = F.build_features(cudf.from_pandas(df), spec, last_n=2).to_pandas()
     pd.testing.assert_frame_equal(tail, F.build_features(df, spec, last_n=2), check_exact=False, rtol=1e-7,
                                   atol=1e-7, check_dtype=False)
+
+
+def test_kernels_on_cupy_take_bounds_and_skip_infinities():
+    x, starts = _sorted_panel(3)
+    x[::37] = np.inf
+    bounds = np.r_[np.flatnonzero(starts == np.arange(starts.size)), starts.size]
+    stats = ("mean", "std", "max", "q0.5")
+    host = F.rolling_kernel(x, bounds, 7, stats, min_periods=2, engine="numba")
+    dev = F.rolling_kernel(cp.asarray(x), cp.asarray(bounds), 7, stats, min_periods=2, engine="array")
+    for stat in stats:
+        _close(dev[stat], host[stat], rtol=1e-7, atol=1e-7)
+    _close(F.ewm_kernel(cp.asarray(x), cp.asarray(bounds), 0.2, engine="array"), F.ewm_kernel(x, bounds, 0.2))
+
+
+def test_cudf_commerce_features_match_pandas():
+    cudf = pytest.importorskip("cudf", reason="cudf frames need cudf")
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame([(s, loc, d) for s in ("a", "b", "c") for loc in ("web", "app")
+                       for d in pd.date_range("2024-01-01", periods=30)], columns=["sku", "location", "date"])
+    df = df.assign(units=rng.poisson(3.0, len(df)).astype(float), price=rng.uniform(5, 9, len(df)),
+                   promo=rng.random(len(df)) < 0.2, category=np.where(df["sku"] == "a", "x", "y"))
+    df = df.sample(frac=1.0, random_state=1)
+    cases = [
+        lambda d: F.add_price_features(d, window=5, category_col="category"),
+        lambda d: F.add_channel_share(d, window=4),
+        lambda d: F.add_target_encoding(d, "category", min_count=2),
+        lambda d: F.add_adstock(d, "price", decay=0.4, max_lag=3, id_cols=["sku", "location"]),
+    ]
+    for case in cases:
+        pd.testing.assert_frame_equal(case(cudf.from_pandas(df)).to_pandas(), case(df), check_exact=False,
+                                      rtol=1e-7, atol=1e-7, check_dtype=False)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from toolkit import features as F
+from toolkit.panel import SeriesLayout
 from toolkit.errors import DataValidationError
 from toolkit.features import FeatureSpec, build_features
 
@@ -579,3 +580,124 @@ def test_calendar_and_fourier_reject_missing_timestamps():
         F.add_calendar(df)
     with pytest.raises(DataValidationError, match=r"'date'.*NaT"):
         F.add_fourier(df, period=7, order=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# non-finite policy: NaN is missing (as in pandas), inf is refused by the frames, skipped by kernels
+# ---------------------------------------------------------------------------------------------
+
+
+def _long_series(values) -> pd.DataFrame:
+    return pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2024-01-01", periods=len(values)),
+                         "units": np.asarray(values, dtype="float64")})
+
+
+@pytest.mark.parametrize("engine", ["numba", "array"])
+def test_one_nan_never_poisons_later_windows(engine):
+    values = np.arange(1.0, 61.0)
+    values[10] = np.nan
+    df = _long_series(values)
+    stats = ("mean", "std", "min", "max", "sum", "count", "median")
+    x = df["units"].to_numpy()
+    res = F.rolling_kernel(x, np.array([0, 60]), 5, stats, shift=1, min_periods=3, engine=engine)
+    roll = df.groupby(["sku", "location"])["units"].shift(1).groupby([df["sku"], df["location"]]).rolling(
+        5, min_periods=3)
+    for stat in stats:
+        ref = getattr(roll, stat)().reset_index(level=[0, 1], drop=True)
+        if stat == "count":
+            ref = ref.where(ref >= 3)
+        assert_close(res[stat], ref, rtol=1e-9, atol=1e-9)
+        assert not np.isnan(res[stat][20:]).any()  # windows after the NaN has left are complete again
+    out = F.add_rolling(df, 5, ("mean",), min_periods=3)  # the frame function agrees
+    assert_close(out["rolling_mean_5"], res["mean"])
+    assert out["rolling_mean_5"].isna().sum() == roll.mean().isna().sum() == 3
+
+
+@pytest.mark.parametrize("engine", ["numba", "array"])
+def test_kernels_skip_infinities_as_pandas_does(engine):
+    """pandas' window functions turn +-inf into NaN before aggregating; the kernels skip them alike."""
+    rng = np.random.default_rng(4)
+    x = rng.gamma(2.0, 3.0, 120)
+    x[[7, 30, 31, 77]] = [np.inf, -np.inf, np.nan, np.inf]
+    bounds = np.array([0, 50, 120])
+    s = pd.Series(x)
+    groups = np.repeat([0, 1], [50, 70])
+    shifted = s.groupby(groups).shift(1)
+    for stat in ("mean", "std", "min", "max", "sum", "median"):
+        res = F.rolling_kernel(x, bounds, 6, (stat,), shift=1, min_periods=2, engine=engine)[stat]
+        ref = getattr(shifted.groupby(groups).rolling(6, min_periods=2), stat)().reset_index(level=0, drop=True)
+        assert_close(res, ref, rtol=1e-9, atol=1e-9)
+    exp = F.expanding_kernel(x, bounds, ("mean", "max"), shift=1, engine=engine)
+    ref = shifted.groupby(groups).expanding(1)
+    assert_close(exp["mean"], ref.mean().reset_index(level=0, drop=True), rtol=1e-9, atol=1e-9)
+    assert_close(exp["max"], ref.max().reset_index(level=0, drop=True))
+    ewm = F.ewm_kernel(x, bounds, 0.3, shift=1, engine=engine)
+    ref = s.groupby(groups).transform(lambda v: v.ewm(alpha=0.3, adjust=False).mean()).groupby(groups).shift(1)
+    assert_close(ewm, ref, rtol=1e-9, atol=1e-9)
+    # pandas' count counts infinities; ours counts the values a statistic used
+    cnt = F.rolling_kernel(x, bounds, 6, ("count",), shift=0, min_periods=0, engine=engine)["count"]
+    finite = pd.Series(np.isfinite(x).astype(float)).groupby(groups).rolling(6, min_periods=1).sum()
+    assert_close(cnt, finite.reset_index(level=0, drop=True))
+
+
+@pytest.mark.parametrize("call,column", [
+    (lambda d: F.add_lags(d, 1), "units"),
+    (lambda d: F.add_rolling(d, 3, ("mean",)), "units"),
+    (lambda d: F.add_expanding(d), "units"),
+    (lambda d: F.add_ewm(d, alphas=[0.5]), "units"),
+    (lambda d: F.add_diff(d, 1), "units"),
+    (lambda d: F.add_pct_change(d, 1), "units"),
+    (lambda d: F.add_channel_share(d, window=3), "units"),
+    (lambda d: F.add_target_encoding(d, "sku"), "units"),
+    (lambda d: F.add_price_features(d, promo_col=None), "price"),
+    (lambda d: F.add_adstock(d, "price", decay=0.5, max_lag=1, id_cols=IDS), "price"),
+    (lambda d: F.add_saturation(d, "price", half_sat=1.0), "price"),
+    (lambda d: build_features(d, FeatureSpec(lags=(1,), rolling={}, calendar=(), fourier=())), "units"),
+    (lambda d: build_features(d, FeatureSpec(lags=(1,), rolling={}, calendar=(), fourier=()), last_n=2), "units"),
+])
+def test_infinite_values_are_refused_naming_column_and_keys(call, column):
+    df = _long_series(np.arange(1.0, 11.0)).assign(price=np.linspace(5.0, 6.0, 10))
+    bad = df.copy()
+    bad.loc[8, column] = -np.inf
+    where = r"\('a', " if "saturation" not in repr(call.__code__.co_names) else "row 8"  # row-wise: no keys
+    with pytest.raises(DataValidationError, match=rf"column '{column}': infinite values.*1 offending rows.*{where}") \
+            as err:
+        call(bad)
+    assert err.value.column == column
+    call(df.assign(**{column: df[column].where(df.index != 8)}))  # NaN there instead: a missing value, no error
+
+
+def test_kernels_take_bounds_layouts_and_row_starts_alike():
+    rng = np.random.default_rng(7)
+    lengths = np.array([5, 1, 9, 4])
+    x = rng.normal(size=lengths.sum())
+    bounds = np.r_[0, np.cumsum(lengths)]
+    starts = np.repeat(bounds[:-1], lengths)
+    layout = SeriesLayout(np, bounds)
+    by_starts = F.rolling_kernel(x, starts, 3, ("mean", "max", "q0.5"), min_periods=1, engine="array")
+    for seg in (bounds, layout, np.array([0, 5, 5, 6, 15, 15, 19])):  # empty series hold no rows
+        got = F.rolling_kernel(x, seg, 3, ("mean", "max", "q0.5"), min_periods=1, engine="array")
+        for stat, values in by_starts.items():
+            assert_close(got[stat], values)
+        assert_close(F.lag_kernel(x, seg, 2), F.lag_kernel(x, starts, 2))
+        assert_close(F.ewm_kernel(x, seg, 0.4, engine="numba"), F.ewm_kernel(x, starts, 0.4, engine="array"))
+    with pytest.raises(DataValidationError, match="parameter 'starts'"):
+        F.lag_kernel(x, np.array([0, 0, 1] + [3] * 16), 1)  # per-row starts pointing at a non-start
+
+
+def test_price_relative_to_category_median_skips_missing_prices(panel):
+    df = panel.assign(category=np.where(panel["location"].isin(["web", "app"]), "x", "y"))
+    df.loc[df.index[::7], "price"] = np.nan
+    out = F.add_price_features(df, window=3, category_col="category")
+    med = df.groupby(["category", "date"])["price"].transform("median").astype("float64")
+    assert_close(out["price_rel_category"], df["price"].astype("float64") / med, rtol=1e-6)
+    with pytest.raises(DataValidationError, match="'category': missing key values"):
+        F.add_price_features(df.assign(category=df["category"].where(df.index != 3)), category_col="category")
+
+
+def test_row_wise_features_keep_dask_partitions(panel):
+    ddf = _dask(panel, npartitions=3)
+    for lazy in (F.add_calendar(ddf, features=["dayofweek"]), F.add_fourier(ddf), F.add_saturation(ddf, "price", 7.0)):
+        assert lazy.npartitions == 3  # no shuffle for row-wise steps
+    with pytest.raises(DataValidationError, match="'units': infinite"):  # each partition checks its values
+        F.add_lags(_dask(panel.assign(units=panel["units"].replace(np.nan, np.inf))), 1).compute()

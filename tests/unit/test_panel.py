@@ -76,6 +76,11 @@ def test_layout_refuses_duplicates_missing_keys_and_nat():
         panel.SeriesLayout.from_frame(nat, "sku", "date")
     with pytest.raises(DataValidationError, match="parameter 'df'"):
         panel.SeriesLayout.from_frame({"sku": [1]}, "sku", "date")
+    triple = pd.DataFrame({"sku": ["b", "a", "a", "a"], "date": pd.to_datetime(["2024-01-02"] + ["2024-01-01"] * 3)})
+    with pytest.raises(DataValidationError, match=r"2 offending rows"):  # the two copies of ('a', 2024-01-01)
+        panel.SeriesLayout.from_frame(triple, "sku", "date")
+    with pytest.raises(DataValidationError, match=r"'date'.*NaT.*1 offending rows"):
+        panel.SeriesLayout.from_frame(nat, "sku", "date")
 
 
 def test_dense_right_aligns_the_last_values():
@@ -229,6 +234,22 @@ def test_frame_verbs_on_pandas():
     assert list(out.columns) == ["b", "a", "c"] and out.index.tolist() == [10, 11, 12]
     assert panel.take(df, np.array([2, 0]))["b"].tolist() == [True, True]
     assert panel.time_values(pd.DataFrame({"t": pd.to_datetime(["1970-01-01 00:00:01"])}), "t").tolist() == [10**9]
+    cats = panel.categorical(df, np.array([1, 0, 1]), ["", "x"])
+    assert cats.tolist() == ["x", "", "x"] and cats.index.tolist() == [10, 11, 12] and str(cats.dtype) == "category"
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_time_values_in_nanoseconds_whatever_the_unit(unit):
+    stamps = pd.Series(pd.to_datetime(["2024-01-01 00:00:01", None, "1677-09-22", "2262-04-11",
+                                       "1900-02-03 04:05:06"], format="ISO8601").as_unit(unit), name="t")
+    expected = stamps.astype("datetime64[ns]").to_numpy().view("int64")  # pandas' own conversion
+    np.testing.assert_array_equal(panel.time_values(stamps.to_frame(), "t"), expected)
+
+
+def test_time_values_refuses_timestamps_nanoseconds_cannot_hold():
+    far = pd.Series(pd.to_datetime(["2024-01-01", "3000-01-01"]).as_unit("s"), name="when").to_frame()
+    with pytest.raises(DataValidationError, match="column 'when': timestamps outside the years 1677-2262"):
+        panel.time_values(far, "when")
 
 
 # --------------------------------------------------------------------------- Dask dispatch
@@ -252,3 +273,14 @@ def test_per_series_runs_the_same_function_on_dask_partitions():
     pd.testing.assert_series_equal(got.sort_index()["cum"], expected["cum"])
     assert expected["cum"].tolist() == pytest.approx(
         (df.sort_values(["sku", "date"]).groupby("sku")["units"].cumsum() * 2).sort_index().tolist())
+
+
+def test_per_partition_keeps_partitions_and_rows():
+    import dask.dataframe as dd
+
+    df = pd.DataFrame({"x": np.arange(10.0)}, index=np.arange(10)[::-1])
+    ddf = dd.from_pandas(df, npartitions=3)
+    out = panel.per_partition(ddf, lambda part, k: part.assign(y=part["x"] * k), k=3.0)
+    assert out.npartitions == 3
+    pd.testing.assert_frame_equal(out.compute().sort_index(), df.assign(y=df["x"] * 3.0).sort_index())
+    assert panel.per_partition(df, lambda part: part.iloc[:2]).index.tolist() == [9, 8]  # in memory: one call

@@ -6,5 +6,8 @@ every kernel on the device, and a Dask partition calls the same kernel as a whol
 Frame functions in the verb packages validate, lay out the panel through
 :mod:`toolkit.panel`, call a kernel and put the result back.
 
-* :mod:`~toolkit.kernels.segments` -- per-group sums, sorts, quantiles, ranks, z-scores.
+* :mod:`~toolkit.kernels.segments` -- per-group sums, sorts, quantiles, ranks, z-scores;
+* :mod:`~toolkit.kernels.windows` -- lags, rolling, expanding and EWM statistics per series
+  (array-API engine, and the public ``*_kernel`` functions choosing an engine);
+* :mod:`~toolkit.kernels.compiled` -- the same window statistics as numba loops for the CPU.
 """

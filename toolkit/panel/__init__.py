@@ -49,7 +49,7 @@ from toolkit.panel.checks import (
     require_numeric,
     require_unique,
 )
-from toolkit.panel.frames import assign, from_pandas, namespace, take, time_values, values
+from toolkit.panel.frames import assign, categorical, from_pandas, namespace, take, time_values, values
 from toolkit.panel.layout import SeriesLayout
 from toolkit.panel.partitions import (
     assume_partitioned_by_series,
@@ -83,6 +83,7 @@ __all__ = [
     "as_list",
     "assign",
     "assume_partitioned_by_series",
+    "categorical",
     "ensure_partitioned_by_series",
     "fit_columns",
     "check_choice",

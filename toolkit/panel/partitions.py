@@ -263,22 +263,32 @@ def fit_columns(df: Any, feature_cols: Sequence[str], target_col: str, dtype: st
     return X, y
 
 
-def per_partition(df: Any, func: Callable[..., Any], **kwargs: Any) -> Any:
-    """``func(df, **kwargs)`` on an in-memory frame; on a Dask frame, lazily on every partition.
+def per_partition(df: Any, func: Callable[..., Any], *, partition_kwargs: Mapping[str, Any] | None = None,
+                  **kwargs: Any) -> Any:
+    """``func(df, **kwargs)`` on an in-memory frame; on a Dask frame, lazily on every partition as it is.
 
-    For row-wise work (each output row depends on its input row only), where partitions need
-    no shuffle. ``func`` must accept an empty frame (it describes the output to Dask).
+    For row-wise steps (calendar columns of a timestamp, an elementwise transform) that need
+    no series whole in one partition, so nothing is shuffled.
+
+    Parameters
+    ----------
+    df : pandas, cuDF or Dask DataFrame
+    func : callable
+        ``func(frame, **kwargs) -> frame`` keeping the frame's rows.
+    partition_kwargs : mapping, optional
+        Extra keyword arguments for the Dask path only.
 
     Examples
     --------
     >>> import pandas as pd, dask.dataframe as dd
-    >>> df = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
-    >>> per_partition(dd.from_pandas(df, npartitions=2), lambda f, k: f.assign(b=f["a"] * k), k=2).compute()["b"].tolist()
+    >>> ddf = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), npartitions=2)
+    >>> per_partition(ddf, lambda part, k: part.assign(y=part["x"] * k), k=2).compute()["y"].tolist()
     [2.0, 4.0, 6.0]
     """
     if not is_dask(df):
         return func(df, **kwargs)
-    return df.map_partitions(func, meta=func(df._meta, **kwargs), **kwargs)
+    part = functools.partial(func, **kwargs, **(partition_kwargs or {}))
+    return df.map_partitions(part, meta=part(df._meta))
 
 
 def per_series_pair(left: Any, right: Any, func: Callable[..., Any], id_cols: str | Sequence[str], time_col: str, *,
