@@ -42,7 +42,6 @@ COSTS = ("holding_cost", "shortage_cost", "ordering_cost")
 
 
 def _policy_params(checks: SeriesInputs, policy: str, params: Mapping[str, Any], n: int) -> dict[str, Any]:
-    xp = checks.xp
     out = {}
     for name in POLICY_PARAMS[policy]:
         if name not in params:
