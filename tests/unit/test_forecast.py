@@ -9,6 +9,7 @@ import sklearn.linear_model as sklm
 from sklearn import metrics as skm
 
 from toolkit import forecast as fcm
+from toolkit.forecast import forecaster as forecaster_module
 from toolkit.errors import DataValidationError
 from toolkit.features import FeatureSpec, build_features
 from toolkit.regress import LinearRegression
@@ -62,13 +63,13 @@ def test_recursive_builds_features_of_new_rows_only(monkeypatch):
     train, future = _split(df, 10)
     fc = fcm.Forecaster(LinearRegression(), SPEC, horizon=10).fit(train)
     calls = []
-    real = fcm.build_features
+    real = forecaster_module.build_features
 
     def spy(frame, spec, last_n=None, **kw):
         calls.append((len(frame), last_n))
         return real(frame, spec, last_n=last_n, **kw)
 
-    monkeypatch.setattr(fcm, "build_features", spy)
+    monkeypatch.setattr(forecaster_module, "build_features", spy)
     fc.predict(10, future_df=future)
     assert len(calls) == 10
     assert all(last_n == 1 for _, last_n in calls)
@@ -267,16 +268,16 @@ def test_bad_input_raises_data_validation_error():
     train, future = _split(df, 5)
     nan_df = train.copy()
     nan_df.loc[[3, 7], "units"] = np.nan
-    with pytest.raises(DataValidationError, match="'units'.*NaN target.*2 rows"):
+    with pytest.raises(DataValidationError, match=r"'units'.*missing values \(NaN\).*2 offending rows"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(nan_df)
-    with pytest.raises(DataValidationError, match="horizon"):
+    with pytest.raises(DataValidationError, match="'horizon'"):
         fcm.Forecaster(LinearRegression(), SPEC, horizon=0).fit(train)
     fc = fcm.Forecaster(LinearRegression(), SPEC, horizon=5).fit(train)
-    with pytest.raises(DataValidationError, match="horizon"):
+    with pytest.raises(DataValidationError, match="'h'"):
         fc.predict(0, future_df=future)
     with pytest.raises(DataValidationError, match="'promo'.*missing"):
         fc.predict(future_df=future.drop(columns="promo"))
-    with pytest.raises(DataValidationError, match="'promo'.*lacks values.*1 rows"):
+    with pytest.raises(DataValidationError, match="'promo'.*lacks values.*1 offending rows"):
         fc.predict(future_df=future.drop(index=future.index[-1]))
     with pytest.raises(DataValidationError, match="'promo'.*future_df is required"):
         fc.predict()
@@ -338,17 +339,20 @@ def test_dask_fit_samples_rows_for_models_without_dask_support():
 
 def test_dask_fit_rejects_what_needs_memory_and_validates():
     train, _, ddf = _dask_train()
-    with pytest.raises(ValueError, match="calibration_windows.*compute"):
+    with pytest.raises(DataValidationError, match="calibration_windows.*compute"):
         fcm.Forecaster(LinearRegression(), SPEC, calibration_windows=2).fit(ddf)
-    with pytest.raises(ValueError, match="direct.*compute"):
+    with pytest.raises(DataValidationError, match="direct.*compute"):
         fcm.Forecaster(LinearRegression(), SPEC, strategy="direct").fit(ddf)
     bad = train.copy()
-    bad.loc[[3, 7], "units"] = np.nan
+    bad.loc[[3, 200], "units"] = np.nan  # two series, likely two partitions after the shuffle by series
     dd = pytest.importorskip("dask.dataframe")
-    with pytest.raises(DataValidationError, match="'units'.*NaN target.*2 rows"):
+    with pytest.raises(DataValidationError, match=r"'units'.*missing values \(NaN\).*2 offending rows"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(dd.from_pandas(bad, npartitions=3))
     dup = pd.concat([train, train.head(2)], ignore_index=True)
-    with pytest.raises(DataValidationError, match="'date'.*duplicated.*2 rows"):
+    # the in-memory fit and the Dask fit count the same offending rows (both copies of each row)
+    with pytest.raises(DataValidationError, match="'date'.*duplicated.*4 offending rows"):
+        fcm.Forecaster(LinearRegression(), SPEC).fit(dup)
+    with pytest.raises(DataValidationError, match="'date'.*duplicated.*4 offending rows"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(dd.from_pandas(dup, npartitions=3))
     with pytest.raises(DataValidationError, match="'price'.*missing"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(ddf, future_exog=["price"])

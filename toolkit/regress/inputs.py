@@ -68,9 +68,9 @@ def as_float_array(obj: Any, param: str, dtype: str = "float64") -> Any:
         raise DataValidationError.for_parameter(
             param, f"expected numbers (an array, Series or DataFrame), got a {type(obj).__name__}")
     if hasattr(obj, "columns"):
-        for column, dtype in zip(obj.columns, obj.dtypes):
-            if getattr(dtype, "kind", "O") not in "biuf" or str(dtype) == "category":
-                checks.fail(str(column), f"must be numeric or boolean to be used in {param}, got dtype {dtype}")
+        for column, column_dtype in zip(obj.columns, obj.dtypes):
+            if getattr(column_dtype, "kind", "O") not in "biuf" or str(column_dtype) == "category":
+                checks.fail(str(column), f"must be numeric or boolean to be used in {param}, got dtype {column_dtype}")
     try:
         return frames.to_array(obj, dtype)
     except TypeError as err:
