@@ -8,8 +8,8 @@ Design choices (where the issue is silent):
   and one ``q{level}`` column per requested quantile, sorted by keys and time.
 * **Input contract** (checked by ``fit`` before any work, errors name the input column and
   a few series keys): a pandas or cuDF frame with the key, time, target and exogenous
-  columns; a datetime64 time column; numeric target and exogenous columns. The target may
-  hold neither NaN nor ``inf`` (fill or drop missing sales first, e.g.
+  columns; a datetime64 time column; numeric target and exogenous columns, no magnitude
+  above :data:`MAX_MAGNITUDE`. The target may hold neither NaN nor ``inf`` (fill or drop missing sales first, e.g.
   ``toolkit.cleanse.fill_missing``; censored sales are marked in the stock-out column, not
   blanked). Exogenous columns may not hold ``inf``; a NaN there leaves its row out of
   training, counted in ``report_.dropped["exog_missing"]``. Missing keys or timestamps and
@@ -58,6 +58,9 @@ from toolkit.panel import (DEFAULT_ID_COLS, DEFAULT_TARGET_COL, DEFAULT_TIME_COL
 
 __all__ = ["FitReport", "PanelForecaster"]
 
+MAX_MAGNITUDE = 1e150
+"""Largest target or exogenous magnitude accepted: squares of larger values overflow float64 in the
+regressions, the ``scale`` transform and the interval scale (a ``1e308`` sentinel would turn into NaN)."""
 STOCKOUTS = ("exclude", "include")
 IRREGULAR = ("raise", "allow")
 
@@ -128,6 +131,13 @@ class PanelForecaster(BaseEstimator):
         checks.require_not_empty(df, f"to fit {type(self).__name__} on", column=self.target_col_)
         checks.require_finite(df, [self.target_col_], shown, allow_nan=False, purpose=who)
         checks.require_finite(df, self.exog_, shown, purpose=who)
+        for col in [self.target_col_, *self.exog_]:
+            magnitude = frames.namespace(df).abs(frames.values(df, col))
+            where = frames.namespace(df).nonzero(magnitude > MAX_MAGNITUDE)[0]
+            if int(where.shape[0]):
+                checks.fail(col, f"values up to {float(magnitude[where].max()):.3g} are too large (above "
+                                 f"{MAX_MAGNITUDE:g}, their squares overflow float64); rescale the column or drop "
+                                 "those rows", int(where.shape[0]), checks.examples(df, where, shown))
         if self.stockout_col_:
             checks.require_not_null(df, [self.stockout_col_], shown, "as the stock-out flag")
 

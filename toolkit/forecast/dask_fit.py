@@ -48,6 +48,7 @@ from sklearn.base import clone
 from toolkit import backend
 from toolkit.errors import DataValidationError
 from toolkit.features import FULL_HISTORY, build_features
+from toolkit.forecast.base import MAX_MAGNITUDE
 from toolkit.forecast.intervals import series_scale
 from toolkit.forecast.training import FLAGS, report_from_counts, tail_rows, training_flags, transform_target
 from toolkit.forecast.transforms import TargetTransforms
@@ -58,7 +59,7 @@ from toolkit.regress import make_model
 
 __all__ = ["fit_dask", "fits_out_of_core"]
 
-_PROBLEMS = ("nan_target", "inf_target", "inf_exog", "duplicated", "domain")
+_PROBLEMS = ("nan_target", "inf_target", "inf_exog", "huge_target", "huge_exog", "duplicated", "domain")
 
 
 def fits_out_of_core(model: Any, on_gpu: bool) -> bool:
@@ -75,6 +76,9 @@ _MESSAGES = {
                   "(toolkit.cleanse.fill_missing)",
     "inf_target": "infinite values (needed by Forecaster.fit); replace or drop them first",
     "inf_exog": "infinite values in exogenous columns (needed by Forecaster.fit); replace or drop them first",
+    "huge_target": f"values too large (above {MAX_MAGNITUDE:g}, their squares overflow float64); rescale the "
+                   "column or drop those rows",
+    "huge_exog": f"values too large in exogenous columns (above {MAX_MAGNITUDE:g}); rescale them",
     "duplicated": "duplicated (keys, time) rows: each series needs one row per time; drop or aggregate them "
                   "first (toolkit.cleanse.drop_duplicates)",
 }
@@ -87,8 +91,12 @@ def _problems(part: Any, keys: list[str], tcol: str, target: str, exog: list[str
     masks = {"nan_target": xp.isnan(y), "inf_target": xp.isinf(y),
              "inf_exog": xp.zeros(len(part), dtype=xp.bool),
              "duplicated": frames.as_array(part.duplicated(subset=[*keys, tcol], keep=False))}
+    masks["huge_target"] = (xp.abs(y) > MAX_MAGNITUDE) & ~masks["inf_target"]
+    masks["huge_exog"] = xp.zeros(len(part), dtype=xp.bool)
     for col in exog:
-        masks["inf_exog"] = masks["inf_exog"] | xp.isinf(frames.values(part, col))
+        x = frames.values(part, col)
+        masks["inf_exog"] = masks["inf_exog"] | xp.isinf(x)
+        masks["huge_exog"] = masks["huge_exog"] | ((xp.abs(x) > MAX_MAGNITUDE) & ~xp.isinf(x))
     messages = dict(_MESSAGES)
     violation = chain.check_domain(y)
     masks["domain"] = violation[0] & ~xp.isnan(y) if violation is not None else xp.zeros_like(masks["nan_target"])
@@ -137,8 +145,8 @@ def _raise_problems(summaries: list[dict], fc: Any) -> None:
             continue
         count = sum(c for c, _, _ in found)
         shown = [e for _, examples, _ in found for e in examples][: checks.KEYS_SHOWN]
-        column = {"inf_exog": fc.exog_[0] if fc.exog_ else fc.target_col_, "duplicated": fc.time_col_}.get(
-            name, fc.target_col_)
+        exog_col = fc.exog_[0] if fc.exog_ else fc.target_col_
+        column = {"inf_exog": exog_col, "huge_exog": exog_col, "duplicated": fc.time_col_}.get(name, fc.target_col_)
         checks.fail(column, found[0][2], count, shown)
 
 

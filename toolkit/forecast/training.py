@@ -16,8 +16,9 @@ Examples
 >>> import numpy as np, pandas as pd
 >>> feats = pd.DataFrame({"units": [np.nan, 2.0, 3.0], "lag_1": [np.nan, np.nan, 2.0], "stockout": [0, 0, 1]})
 >>> flags = training_flags(feats, "units", "stockout", (), ["lag_1"])
->>> fit_report(flags)
-FitReport(rows_in=3, rows_used=0, dropped={'transform_warmup': 1, 'stockout': 1, 'exog_missing': 0, 'feature_warmup': 1})
+>>> report = fit_report(flags)
+>>> report.rows_in, report.rows_used, report.dropped["stockout"], report.dropped["feature_warmup"]
+(3, 0, 1, 1)
 """
 
 from __future__ import annotations

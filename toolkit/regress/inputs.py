@@ -22,10 +22,11 @@ Examples
 >>> import numpy as np, pandas as pd
 >>> from toolkit.regress.inputs import prepare_xy
 >>> X = pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, float("inf")]})
->>> prepare_xy(X, np.ones(2))
-Traceback (most recent call last):
-...
-toolkit.errors.DataValidationError: column 'b': NaN or infinite values; fill, drop or clip them first (1 offending rows; e.g. ['row 1'])
+>>> try:
+...     prepare_xy(X, np.ones(2))
+... except ValueError as err:
+...     print(err.column, "|", str(err).split(";")[0])
+b | column 'b': NaN or infinite values
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def as_float_array(obj: Any, param: str, dtype: str = "float64") -> Any:
         for column, column_dtype in zip(obj.columns, obj.dtypes):
             if getattr(column_dtype, "kind", "O") not in "biuf" or str(column_dtype) == "category":
                 checks.fail(str(column), f"must be numeric or boolean to be used in {param}, got dtype {column_dtype}")
+    elif _text_like(obj):
+        raise DataValidationError.for_parameter(param, "expected numbers, got text (or nested values)",
+                                                f"a {type(obj).__name__}")
     try:
         return frames.to_array(obj, dtype)
     except TypeError as err:
@@ -81,6 +85,17 @@ def as_float_array(obj: Any, param: str, dtype: str = "float64") -> Any:
             from None
     except ValueError as err:
         raise DataValidationError.for_parameter(param, f"expected numbers ({err})") from None
+
+
+def _text_like(obj: Any) -> bool:
+    """True for strings or nested containers where numbers are expected (numeric text is not parsed)."""
+    kind = getattr(getattr(obj, "dtype", None), "kind", None)
+    if kind in ("U", "S"):
+        return True
+    if kind not in (None, "O"):
+        return False
+    values = np.asarray(obj.tolist() if hasattr(obj, "tolist") else obj, dtype=object).reshape(-1)
+    return any(isinstance(v, (str, bytes, dict, list, tuple, set)) for v in values.tolist())
 
 
 def column_names(X: Any) -> list[str] | None:
@@ -180,7 +195,7 @@ def check_values(X: Any, y: Any, sample_weight: Any = None, allow_nan: bool = Fa
     if Xa.ndim == 1:
         Xa = Xa.reshape(-1, 1)
     ya = as_float_array(y, "y").reshape(-1)
-    if ya.shape[0] != Xa.shape[0] or Xa.ndim != 2 or Xa.shape[0] == 0:
+    if Xa.ndim != 2 or ya.shape[0] != Xa.shape[0] or Xa.shape[0] == 0 or Xa.shape[1] == 0:
         prepare_xy(X, y, sample_weight)  # raises the shape error
     xp = backend.array_namespace(Xa)
     check_finite_array(xp.where(xp.isnan(Xa), 0.0, Xa) if allow_nan else Xa, "X", names)

@@ -262,5 +262,5 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
                              for i in range(0, Xs.shape[0], _PREDICT_BATCH)])
         out = (out * self.y_std_ + self.y_mean_).double()
         xp = backend.array_namespace(Xa)
-        return xp.from_dlpack(out.to("cuda" if blocks.placement(Xa).device == "gpu" else "cpu"))
+        return xp.from_dlpack(out.to(torch.from_dlpack(Xa).device))  # back on the input's device
 
