@@ -269,3 +269,17 @@ def test_backtest_scores_every_forecast_against_its_actual(df, horizon):
     ref = f.merge(df, on=["sku", "location", "date"])
     np.testing.assert_allclose(ref["actual"], ref["units"])
     assert f["step"].between(1, horizon).all()
+
+
+@SETTINGS
+@given(levels=st.lists(st.sampled_from([1e-9, 1e-3, 1.0, 1e6, 1e12]), min_size=2, max_size=5),
+       length=st.integers(2, 6))
+def test_per_series_scale_is_exact_whatever_the_other_series(levels, length):
+    """A small series after huge ones keeps its own level (no running-sum cancellation)."""
+    rng = np.random.default_rng(1)
+    values = np.concatenate([level * rng.uniform(0.5, 1.5, length) for level in levels])
+    codes = np.repeat(np.arange(len(levels)), length)
+    chain = fcm.TargetTransforms("scale")
+    chain.forward(values, SeriesLayout.from_codes(codes))
+    ref = pd.Series(np.abs(values)).groupby(codes).mean().to_numpy()
+    np.testing.assert_allclose(chain.state["level_scale"], ref, rtol=1e-12)

@@ -52,7 +52,7 @@ from toolkit.forecast.base import MAX_MAGNITUDE
 from toolkit.forecast.intervals import series_scale
 from toolkit.forecast.training import FLAGS, report_from_counts, tail_rows, training_flags, transform_target
 from toolkit.forecast.transforms import TargetTransforms
-from toolkit.kernels.segments import segment_sum
+from toolkit.kernels.grouped import group_sum
 from toolkit.panel import (SeriesLayout, SpacingReport, blocks, check_spacing, checks, frames, infer_freq, map_series,
                            partition_by_series, to_offset)
 from toolkit.regress import make_model
@@ -130,7 +130,7 @@ def _partition_summary(part: Any, keys: list[str], tcol: str, target: str, stock
     transform_target(part, layout, chain, target, [*keys, tcol])
     observed = xp.where(frames.values(part, stock_col) > 0, float("nan"), y) if stock_col else y
     stats = {"_rows": xp.astype(layout.lengths, xp.int64),
-             "_neg": segment_sum(xp.astype(layout.gather(y) < 0, xp.float64), layout.bounds),
+             "_neg": group_sum(xp.astype(layout.gather(y) < 0, xp.float64), layout.series_of_row, layout.n_series),
              "_scale": series_scale(layout, layout.gather(observed)), **chain.state}
     last = frames.take(part[[*keys, tcol]], layout.last_rows()).reset_index(drop=True)
     out["stats"] = frames.assign(last, stats)

@@ -28,20 +28,10 @@ import numpy as np
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.kernels.segments import segment_sum
+from toolkit.kernels.grouped import group_mean
 from toolkit.panel import SeriesLayout, checks
 
 __all__ = ["series_scale", "check_quantiles", "scaled_residuals", "quantile_columns"]
-
-
-def _segment_mean(values: Any, layout: SeriesLayout, bounds: Any = None) -> Any:
-    """Mean of the non-NaN ``values`` of each segment (NaN where a segment has none)."""
-    xp = layout.xp
-    bounds = layout.bounds if bounds is None else bounds
-    ok = ~xp.isnan(values)
-    total = segment_sum(xp.where(ok, values, 0.0), bounds)
-    count = segment_sum(xp.astype(ok, xp.float64), bounds)
-    return xp.where(count > 0, total / xp.where(count > 0, count, 1.0), float("nan"))
 
 
 def series_scale(layout: SeriesLayout, values: Any) -> Any:
@@ -53,10 +43,8 @@ def series_scale(layout: SeriesLayout, values: Any) -> Any:
     xp = layout.xp
     change = xp.abs(values[1:] - values[:-1])
     change = xp.where(layout.position[1:] == 0, float("nan"), change)  # no change across series
-    # change i belongs to the series of row i + 1: shift the boundaries by one row
-    bounds = xp.maximum(layout.bounds - 1, 0)
-    spread = _segment_mean(change, layout, bounds) if layout.n > 1 else xp.full(layout.n_series, float("nan"))
-    level = _segment_mean(xp.abs(values), layout)
+    spread = group_mean(change, layout.series_of_row[1:], layout.n_series)  # change i is row i + 1's
+    level = group_mean(xp.abs(values), layout.series_of_row, layout.n_series)
     scale = xp.where(xp.isnan(spread) | (spread <= 0), level, spread)
     return xp.where(xp.isnan(scale) | (scale <= 0), 1.0, scale)
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from toolkit.errors import DataValidationError
-from toolkit.kernels.segments import segment_sum
+from toolkit.kernels.grouped import group_mean
 from toolkit.panel import SeriesLayout, checks
 
 __all__ = ["TargetTransform", "Log1p", "Scale", "Diff", "TRANSFORMS", "TargetTransforms"]
@@ -86,10 +86,7 @@ class Scale(TargetTransform):
 
     def forward(self, z: Any, layout: SeriesLayout) -> Any:
         xp = layout.xp
-        ok = ~xp.isnan(z)
-        sums = segment_sum(xp.where(ok, xp.abs(z), 0.0), layout.bounds)
-        counts = segment_sum(xp.astype(ok, xp.float64), layout.bounds)
-        mean = sums / xp.where(counts > 0, counts, 1.0)
+        mean = group_mean(xp.abs(z), layout.series_of_row, layout.n_series)
         self.state = {"level_scale": xp.where(mean > 0, mean, 1.0)}
         return z / xp.take(self.state["level_scale"], layout.series_of_row)
 
