@@ -20,15 +20,12 @@ The package by concern:
 Examples
 --------
 >>> import numpy as np, pandas as pd
->>> from toolkit.features import FeatureSpec
->>> from toolkit.forecast import Forecaster
->>> from toolkit.regress import LinearRegression
->>> df = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2020-01-01", periods=48, freq="MS"),
-...                    "units": 10.0 + np.arange(48) % 12})
->>> spec = FeatureSpec(lags=(12,), rolling={}, calendar=(), fourier=())
->>> out = Forecaster(LinearRegression(), spec, horizon=3).fit(df).predict()
->>> out["date"].dt.strftime("%Y-%m-%d").tolist(), out["forecast"].round(6).tolist()
-(['2024-01-01', '2024-02-01', '2024-03-01'], [10.0, 11.0, 12.0])
+>>> from toolkit.forecast import MovingAverage, backtest
+>>> df = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2020-01-05", periods=30, freq="W-SUN"),
+...                    "units": np.arange(30.0)})
+>>> fc = MovingAverage(window=2, horizon=2).fit(df)
+>>> fc.freq_, fc.predict()["date"].dt.strftime("%Y-%m-%d").tolist(), fc.predict()["forecast"].tolist()
+('W-SUN', ['2020-08-02', '2020-08-09'], [28.5, 28.5])
 """
 
 from toolkit.forecast.backtest import BacktestResult, backtest

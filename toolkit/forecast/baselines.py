@@ -54,6 +54,12 @@ class Baseline(PanelForecaster):
         """Values of history the state needs (``None``: the whole history)."""
         return 1
 
+    def _keep(self, arguments: dict) -> None:
+        """Store the constructor's arguments unchanged, as scikit-learn's ``get_params``/``clone`` expect."""
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     def _check_own_params(self) -> None:
         """Validate the baseline's own parameters (subclasses)."""
 
@@ -125,11 +131,7 @@ class Naive(Baseline):
 
     def __init__(self, horizon: int = 28, stockouts: str = "exclude", freq: Any = None, calibration_windows: int = 0,
                  irregular: str = "raise"):
-        self.horizon = horizon
-        self.stockouts = stockouts
-        self.freq = freq
-        self.calibration_windows = calibration_windows
-        self.irregular = irregular
+        self._keep(locals())
 
     def width(self) -> int | None:
         return None
@@ -154,12 +156,7 @@ class SeasonalNaive(Baseline):
 
     def __init__(self, season: int = 7, horizon: int = 28, stockouts: str = "exclude", freq: Any = None,
                  calibration_windows: int = 0, irregular: str = "raise"):
-        self.season = season
-        self.horizon = horizon
-        self.stockouts = stockouts
-        self.freq = freq
-        self.calibration_windows = calibration_windows
-        self.irregular = irregular
+        self._keep(locals())
 
     def _check_own_params(self) -> None:
         checks.check_int("season", self.season, minimum=1)
@@ -195,12 +192,7 @@ class MovingAverage(Baseline):
 
     def __init__(self, window: int = 28, horizon: int = 28, stockouts: str = "exclude", freq: Any = None,
                  calibration_windows: int = 0, irregular: str = "raise"):
-        self.window = window
-        self.horizon = horizon
-        self.stockouts = stockouts
-        self.freq = freq
-        self.calibration_windows = calibration_windows
-        self.irregular = irregular
+        self._keep(locals())
 
     def _check_own_params(self) -> None:
         checks.check_int("window", self.window, minimum=1)
@@ -239,14 +231,7 @@ class Croston(Baseline):
     def __init__(self, alpha: float = 0.1, beta: float = 0.1, variant: str = "classic", horizon: int = 28,
                  stockouts: str = "exclude", freq: Any = None, calibration_windows: int = 0,
                  irregular: str = "raise"):
-        self.alpha = alpha
-        self.beta = beta
-        self.variant = variant
-        self.horizon = horizon
-        self.stockouts = stockouts
-        self.freq = freq
-        self.calibration_windows = calibration_windows
-        self.irregular = irregular
+        self._keep(locals())
 
     def _check_own_params(self) -> None:
         checks.check_choice("variant", self.variant, ("classic", "sba", "tsb"))

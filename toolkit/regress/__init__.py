@@ -18,13 +18,11 @@ The package by concern:
 Examples
 --------
 >>> import numpy as np
->>> from toolkit.regress import LinearRegression
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(200, 3))
->>> y = 1.5 + X @ np.array([2.0, -1.0, 0.5]) + rng.normal(scale=0.1, size=200)
->>> model = LinearRegression().fit(X, y)
->>> np.round(model.coef_, 1).tolist(), round(model.intercept_, 1)
-([2.0, -1.0, 0.5], 1.5)
+>>> from toolkit import regress
+>>> X = np.arange(40.0).reshape(-1, 2)
+>>> model = regress.make_model("ridge", alpha=1e-9).fit(X, X @ [1.0, 0.5])
+>>> round(regress.mae(X @ [1.0, 0.5], model.predict(X)), 6)
+0.0
 """
 
 from toolkit.regress.linear import LinearRegression, Ridge, RidgeCV

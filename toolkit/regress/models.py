@@ -23,12 +23,9 @@ Design choices (where the issue is silent):
 
 Examples
 --------
->>> import numpy as np
->>> from toolkit.regress import make_model
->>> X = np.arange(20.0).reshape(-1, 1)
->>> model = make_model("huber").fit(X, 2 * X[:, 0] + 1)
->>> round(float(model.predict(np.array([[30.0]]))[0]), 2)
-61.0
+>>> from toolkit.regress.models import MODELS
+>>> MODELS["gradient_boosting"].cpu, MODELS["gradient_boosting"].gpu, MODELS["ridge"].dask_input
+('sklearn.ensemble.HistGradientBoostingRegressor', 'xgboost.XGBRegressor', True)
 """
 
 from __future__ import annotations

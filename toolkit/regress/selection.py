@@ -15,10 +15,11 @@ Design choices (where the issue is silent):
 
 Examples
 --------
->>> import numpy as np
->>> from toolkit.regress import time_series_splits
->>> [(t.tolist(), v.tolist()) for t, v in time_series_splits(np.arange(6), None, 2, 2)]
-[([0, 1], [2, 3]), ([0, 1, 2, 3], [4, 5])]
+>>> import pandas as pd
+>>> from toolkit.regress import evaluate
+>>> df = pd.DataFrame({"sku": ["a", "a", "b"], "units": [1.0, None, 2.0], "forecast": [2.0, 3.0, 2.0]})
+>>> evaluate(df, id_cols="sku", metrics=("mae",)).per_series[["n", "mae"]].to_dict("index")
+{'a': {'n': 1.0, 'mae': 1.0}, 'b': {'n': 1.0, 'mae': 0.0}}
 """
 
 from __future__ import annotations
