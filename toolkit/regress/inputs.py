@@ -188,17 +188,24 @@ def check_values(X: Any, y: Any, sample_weight: Any = None, allow_nan: bool = Fa
     """The value checks of :func:`prepare_xy` for estimators that take the frames themselves.
 
     ``allow_nan`` lets NaN through in ``X`` (estimators that handle missing values natively);
-    ``inf`` is always refused, and so is a missing target.
+    ``inf`` is always refused, and so is a missing target. A frame is checked column by column
+    (float64 columns without a copy).
     """
-    names = column_names(X)
-    Xa = as_float_array(X, "X")
-    if Xa.ndim == 1:
-        Xa = Xa.reshape(-1, 1)
+    if hasattr(X, "columns"):
+        as_float_array(X.iloc[:0], "X")  # dtypes only
+        shape = (len(X), len(X.columns))
+        columns = [(str(c), frames.values(X, c)) for c in X.columns]
+    else:
+        Xa = as_float_array(X, "X")
+        Xa = Xa.reshape(-1, 1) if Xa.ndim == 1 else Xa
+        shape = tuple(Xa.shape)
+        columns = [("X", Xa)] if Xa.ndim == 2 else []
     ya = as_float_array(y, "y").reshape(-1)
-    if Xa.ndim != 2 or ya.shape[0] != Xa.shape[0] or Xa.shape[0] == 0 or Xa.shape[1] == 0:
+    if len(shape) != 2 or ya.shape[0] != shape[0] or 0 in shape:
         prepare_xy(X, y, sample_weight)  # raises the shape error
-    xp = backend.array_namespace(Xa)
-    check_finite_array(xp.where(xp.isnan(Xa), 0.0, Xa) if allow_nan else Xa, "X", names)
+    for name, values in columns:
+        xp = backend.array_namespace(values)
+        check_finite_array(xp.where(xp.isnan(values), 0.0, values) if allow_nan else values, name)
     check_finite_array(ya, str(getattr(y, "name", None) or "y"))
     if sample_weight is not None:
         check_finite_array(as_float_array(sample_weight, "sample_weight").reshape(-1), "sample_weight")
