@@ -220,6 +220,16 @@ def test_metrics_leave_nan_pairs_out_and_match_sklearn(data, noise, holes):
     assert rg.wape(y, f) == pytest.approx(np.abs(b - a).sum() / np.abs(a).sum(), rel=1e-9)
 
 
+@FEW
+@given(bad=st.one_of(st.none(), st.text(max_size=4), st.lists(st.text(min_size=1, max_size=3), min_size=2,
+                                                              max_size=2)))
+def test_interval_and_scaled_metrics_refuse_what_is_not_numbers(bad):
+    assert_rejects(lambda: rg.coverage([1.0, 2.0], bad, [3.0, 4.0]), ["lower"])
+    assert_rejects(lambda: rg.coverage([1.0, 2.0], [0.0, 1.0], bad), ["upper"])
+    assert_rejects(lambda: rg.mase([1.0, 2.0], [1.0, 2.0], bad), ["y_train"])
+    assert_rejects(lambda: rg.pinball_loss(bad, [1.0, 2.0]), ["y"])
+
+
 def test_metric_parameters_are_checked():
     assert_rejects(lambda: rg.pinball_loss([1.0], [1.0], quantile=1.5), ["quantile"])
     assert_rejects(lambda: rg.mase([1.0], [1.0], [1.0, 2.0], season=0), ["season"])
