@@ -9,6 +9,7 @@ import sklearn.linear_model as sklm
 from sklearn import metrics as skm
 
 from toolkit import forecast as fcm
+from toolkit.forecast import forecaster as forecaster_module
 from toolkit.errors import DataValidationError
 from toolkit.features import FeatureSpec, build_features
 from toolkit.regress import LinearRegression
@@ -62,13 +63,13 @@ def test_recursive_builds_features_of_new_rows_only(monkeypatch):
     train, future = _split(df, 10)
     fc = fcm.Forecaster(LinearRegression(), SPEC, horizon=10).fit(train)
     calls = []
-    real = fcm.build_features
+    real = forecaster_module.build_features
 
     def spy(frame, spec, last_n=None, **kw):
         calls.append((len(frame), last_n))
         return real(frame, spec, last_n=last_n, **kw)
 
-    monkeypatch.setattr(fcm, "build_features", spy)
+    monkeypatch.setattr(forecaster_module, "build_features", spy)
     fc.predict(10, future_df=future)
     assert len(calls) == 10
     assert all(last_n == 1 for _, last_n in calls)
@@ -267,16 +268,16 @@ def test_bad_input_raises_data_validation_error():
     train, future = _split(df, 5)
     nan_df = train.copy()
     nan_df.loc[[3, 7], "units"] = np.nan
-    with pytest.raises(DataValidationError, match="'units'.*NaN target.*2 rows"):
+    with pytest.raises(DataValidationError, match=r"'units'.*missing values \(NaN\).*2 offending rows"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(nan_df)
-    with pytest.raises(DataValidationError, match="horizon"):
+    with pytest.raises(DataValidationError, match="'horizon'"):
         fcm.Forecaster(LinearRegression(), SPEC, horizon=0).fit(train)
     fc = fcm.Forecaster(LinearRegression(), SPEC, horizon=5).fit(train)
-    with pytest.raises(DataValidationError, match="horizon"):
+    with pytest.raises(DataValidationError, match="'h'"):
         fc.predict(0, future_df=future)
     with pytest.raises(DataValidationError, match="'promo'.*missing"):
         fc.predict(future_df=future.drop(columns="promo"))
-    with pytest.raises(DataValidationError, match="'promo'.*lacks values.*1 rows"):
+    with pytest.raises(DataValidationError, match="'promo'.*lacks values.*1 offending rows"):
         fc.predict(future_df=future.drop(index=future.index[-1]))
     with pytest.raises(DataValidationError, match="'promo'.*future_df is required"):
         fc.predict()
@@ -338,17 +339,108 @@ def test_dask_fit_samples_rows_for_models_without_dask_support():
 
 def test_dask_fit_rejects_what_needs_memory_and_validates():
     train, _, ddf = _dask_train()
-    with pytest.raises(ValueError, match="calibration_windows.*compute"):
+    with pytest.raises(DataValidationError, match="calibration_windows.*compute"):
         fcm.Forecaster(LinearRegression(), SPEC, calibration_windows=2).fit(ddf)
-    with pytest.raises(ValueError, match="direct.*compute"):
+    with pytest.raises(DataValidationError, match="direct.*compute"):
         fcm.Forecaster(LinearRegression(), SPEC, strategy="direct").fit(ddf)
     bad = train.copy()
-    bad.loc[[3, 7], "units"] = np.nan
+    bad.loc[[3, 200], "units"] = np.nan  # two series, likely two partitions after the shuffle by series
     dd = pytest.importorskip("dask.dataframe")
-    with pytest.raises(DataValidationError, match="'units'.*NaN target.*2 rows"):
+    with pytest.raises(DataValidationError, match=r"'units'.*missing values \(NaN\).*2 offending rows"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(dd.from_pandas(bad, npartitions=3))
     dup = pd.concat([train, train.head(2)], ignore_index=True)
-    with pytest.raises(DataValidationError, match="'date'.*duplicated.*2 rows"):
+    # the in-memory fit and the Dask fit count the same offending rows (the extra copy of each row)
+    with pytest.raises(DataValidationError, match="'date'.*duplicated.*2 offending rows"):
+        fcm.Forecaster(LinearRegression(), SPEC).fit(dup)
+    with pytest.raises(DataValidationError, match="'date'.*duplicated.*2 offending rows"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(dd.from_pandas(dup, npartitions=3))
     with pytest.raises(DataValidationError, match="'price'.*missing"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(ddf, future_exog=["price"])
+
+
+# --------------------------------------------------------------------------- calendar frequencies
+
+
+def _calendar_panel(freq, periods, n_series=3, seed=5, season=12):
+    """Seasonal series on a calendar frequency: level + a pattern of ``season`` steps + small noise."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2016-01-01", periods=periods, freq=freq)
+    pattern = rng.uniform(0, 10, season)
+    return pd.concat([pd.DataFrame({"sku": f"s{i}", "location": "web", "date": dates,
+                                    "units": 50.0 + 10 * i + np.resize(pattern, periods)})
+                      for i in range(n_series)], ignore_index=True)
+
+
+@pytest.mark.parametrize("freq,season", [("MS", 12), ("ME", 12), ("W-SUN", 4), ("W-WED", 4), ("QS", 4)])
+def test_forecast_dates_are_on_the_calendar(freq, season):
+    df = _calendar_panel(freq, 40, season=season)
+    h = 5
+    for fc in (fcm.SeasonalNaive(season=season, horizon=h),
+               fcm.Forecaster(LinearRegression(), FeatureSpec(lags=(season,), rolling={}, calendar=(), fourier=()),
+                              horizon=h)):
+        out = fc.fit(df).predict()
+        assert fc.freq_ == pd.tseries.frequencies.to_offset(freq).freqstr  # inferred, not given
+        last = df["date"].max()
+        expected = pd.date_range(last, periods=h + 1, freq=freq)[1:]
+        for _, g in out.groupby("sku"):
+            assert list(g["date"]) == list(expected)
+        # the value one season earlier, from pandas (the pattern repeats exactly)
+        ordered = df.sort_values(["sku", "date"]).groupby("sku")["units"]
+        tails = ordered.apply(lambda s: np.resize(s.to_numpy()[-season:], h))
+        np.testing.assert_allclose(out["forecast"].to_numpy(), np.concatenate(tails.to_list()), rtol=1e-8)
+
+
+def test_ms_is_a_month_start_never_a_millisecond():
+    df = _calendar_panel("MS", 30)
+    out = fcm.Naive(horizon=3, freq="MS").fit(df).predict()
+    assert out["date"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2018-07-01", "2018-08-01", "2018-09-01"]
+    assert fcm.Naive(horizon=2, freq="M").fit(_calendar_panel("ME", 30)).freq_ == "ME"
+
+
+@pytest.mark.parametrize("freq,season", [("MS", 12), ("W-SUN", 4)])
+def test_backtest_matches_every_forecast_on_calendar_data(freq, season):
+    df = _calendar_panel(freq, 60, season=season)
+    h, windows = 6, 3
+    res = fcm.backtest(fcm.SeasonalNaive(season=season, horizon=h), df, n_windows=windows, progress=False,
+                       season=season)
+    assert res.overall["n"] == 3 * h * windows
+    assert (res.per_window["unmatched_forecasts"] == 0).all() and (res.per_window["unforecast_actuals"] == 0).all()
+    ref = df.sort_values(["sku", "date"]).assign(prev=lambda d: d.groupby("sku")["units"].shift(season))
+    check = res.forecasts.merge(ref, on=["sku", "location", "date"])
+    np.testing.assert_allclose(check["forecast"], check["prev"])
+    np.testing.assert_allclose(check["actual"], check["units"])
+    assert res.overall["mae"] == pytest.approx(skm.mean_absolute_error(check["units"], check["prev"]))
+
+
+def test_monthly_forecaster_with_intervals_in_a_backtest():
+    df = _calendar_panel("MS", 72)
+    df["units"] += np.random.default_rng(0).normal(scale=1.0, size=len(df))
+    spec = FeatureSpec(lags=(1, 12), rolling={}, calendar=("month",), fourier=())
+    fc = fcm.Forecaster(LinearRegression(), spec, horizon=6, calibration_windows=3)
+    res = fcm.backtest(fc, df, n_windows=2, quantiles=[0.1, 0.9], progress=False, season=12)
+    assert res.overall["n"] == 3 * 6 * 2
+    assert (res.forecasts["q0.1"] <= res.forecasts["q0.9"]).all()
+    assert res.forecasts["date"].dt.day.eq(1).all()
+
+
+def test_irregular_series_are_refused_naming_the_time_column_and_series():
+    df = _calendar_panel("MS", 30)
+    gappy = df.drop(index=df.index[(df["sku"] == "s1") & (df["date"] == "2017-03-01")])
+    with pytest.raises(DataValidationError, match=r"column 'date'.*not regular at freq 'MS'.*\('s1', 'web'\)"):
+        fcm.Naive(horizon=2).fit(gappy)
+    fc = fcm.Naive(horizon=2, irregular="allow").fit(gappy)  # the explicit opt-out
+    assert fc.spacing_.missing_steps == 1
+    mid_month = df.assign(date=df["date"] + pd.Timedelta(days=14))
+    with pytest.raises(DataValidationError, match=r"column 'date'.*'MS'.*between steps"):
+        fcm.Naive(horizon=2, freq="MS").fit(mid_month)
+
+
+def test_dask_fit_on_monthly_data_matches_in_memory():
+    dd = pytest.importorskip("dask.dataframe")
+    df = _calendar_panel("MS", 48, n_series=4)
+    spec = FeatureSpec(lags=(1, 12), rolling={3: ("mean",)}, calendar=("month",), fourier=())
+    mem = fcm.Forecaster(LinearRegression(), spec, horizon=4).fit(df)
+    dk = fcm.Forecaster(LinearRegression(), spec, horizon=4).fit(dd.from_pandas(df.sort_values("date"),
+                                                                                npartitions=3))
+    assert dk.freq_ == mem.freq_ == "MS"
+    pd.testing.assert_frame_equal(dk.predict(), mem.predict(), check_dtype=False, rtol=1e-7)

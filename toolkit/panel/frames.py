@@ -48,6 +48,8 @@ __all__ = [
     "new_frame",
     "concat",
     "from_pandas",
+    "to_array",
+    "series",
 ]
 
 
@@ -88,6 +90,14 @@ class FrameOps:
 
     def isna(self, series: Any) -> Any:
         return series.isna().to_numpy()
+
+    def matrix(self, df: Any, dtype: str = "float64") -> Any:
+        """A frame's numeric/boolean columns as one 2-D array, missing values as NaN."""
+        return df.to_numpy(dtype=dtype, na_value=np.nan)
+
+    def series(self, data: Any, index: Any = None, name: Any = None) -> Any:
+        """A Series of this library wrapping an array (of this library's namespace)."""
+        return self.module.Series(data, index=index, name=name)
 
     def time_values(self, series: Any) -> Any:
         """A datetime64 Series as int64 nanoseconds since the epoch (NaT as the int64 minimum).
@@ -167,6 +177,9 @@ class CudfOps(FrameOps):
 
     def isna(self, series: Any) -> Any:
         return series.isna().to_cupy()
+
+    def matrix(self, df: Any, dtype: str = "float64") -> Any:
+        return df.astype(dtype).to_cupy(na_value=float("nan"))
 
     def time_values(self, series: Any) -> Any:
         return series.astype("datetime64[ns]").astype("int64").fillna(np.iinfo("int64").min).to_cupy()
@@ -339,3 +352,34 @@ def from_pandas(like: Any, frame: Any) -> Any:
     plan) and whose result goes back to the caller's library.
     """
     return ops(like).from_pandas(frame)
+
+
+def to_array(obj: Any, dtype: str = "float64") -> Any:
+    """A frame (2-D), Series (1-D) or array as an array of its library (missing -> NaN).
+
+    NumPy/CuPy arrays are cast without a copy when already ``dtype``; other sequences (lists,
+    scalars) go through NumPy. Raises ``TypeError`` for Dask collections (use
+    :mod:`toolkit.panel.blocks`) and ``ValueError``/``TypeError`` for values that are not numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> to_array(pd.DataFrame({"a": [1, None], "b": [True, False]})).tolist()
+    [[1.0, 1.0], [nan, 0.0]]
+    """
+    root = type(obj).__module__.split(".", 1)[0]
+    if root in ("dask", "dask_cudf", "dask_expr"):
+        raise TypeError(f"{type(obj).__name__} is a Dask collection: compute it first")
+    if root not in _REGISTRY and root not in _LAZY:
+        return np.asarray(obj, dtype=dtype)
+    frame_ops = ops(obj)
+    if hasattr(obj, "columns"):
+        return frame_ops.matrix(obj, dtype)
+    if hasattr(obj, "index") and hasattr(obj, "dtype"):
+        return frame_ops.values(obj, dtype)
+    return frame_ops.xp.asarray(obj, dtype=getattr(frame_ops.xp, dtype))
+
+
+def series(like: Any, data: Any, index: Any = None, name: Any = None) -> Any:
+    """A Series of ``like``'s library (a frame, Series or array) wrapping ``data``."""
+    return ops(like).series(data, index, name)
