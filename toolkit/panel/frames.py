@@ -43,7 +43,16 @@ __all__ = [
     "assign",
     "new_frame",
     "concat",
+    "mask",
+    "from_host",
 ]
+
+
+def _keep_positions(out: Any, df: Any, columns: Mapping[str, Any], replaced: list) -> Any:
+    """``out`` with replaced columns back at their place in ``df`` (new ones last)."""
+    if not replaced:
+        return out
+    return out[[*df.columns, *[name for name in columns if name not in replaced]]]
 
 
 class FrameOps:
@@ -105,6 +114,8 @@ class FrameOps:
     def assign(self, df: Any, columns: Mapping[str, Any]) -> Any:
         """``df`` with ``columns`` (arrays in row order) added or replaced, index kept.
 
+        Replaced columns keep their position; new ones come last.
+
         One column-wise concat of a frame that wraps the arrays without copying them
         (``__setitem__`` would copy each new column once more).
         """
@@ -113,13 +124,29 @@ class FrameOps:
         if not columns:
             return base.copy(deep=False)
         extra = self.module.DataFrame(dict(columns), index=df.index, copy=False)
-        return self.module.concat([base, extra], axis=1)
+        return _keep_positions(self.module.concat([base, extra], axis=1), df, columns, replaced)
 
     def new_frame(self, data: Mapping[str, Any], index: Any = None) -> Any:
         return self.module.DataFrame(dict(data), index=index)
 
     def concat(self, frames: list, **kwargs: Any) -> Any:
         return self.module.concat(frames, **kwargs)
+
+    def mask(self, series: Any, where: Any) -> Any:
+        """``series`` with the values at ``where`` (a boolean array) missing.
+
+        Integer and boolean columns keep their kind: pandas moves them to its nullable
+        ``Int64``/``boolean`` dtypes (NumPy integers have no missing value).
+        """
+        dtype = series.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+            nullable = "boolean" if dtype.kind == "b" else f"{'U' if dtype.kind == 'u' else ''}Int{dtype.itemsize * 8}"
+            series = series.astype(nullable)
+        return series.mask(self.module.Series(where, index=series.index))
+
+    def from_host(self, obj: Any) -> Any:
+        """A pandas object as an object of this library (pandas: unchanged)."""
+        return obj
 
 
 class CudfOps(FrameOps):
@@ -153,7 +180,13 @@ class CudfOps(FrameOps):
         if not columns:
             return base.copy(deep=False)
         extra = self.module.DataFrame(dict(columns), index=df.index)
-        return self.module.concat([base, extra], axis=1)
+        return _keep_positions(self.module.concat([base, extra], axis=1), df, columns, replaced)
+
+    def mask(self, series: Any, where: Any) -> Any:
+        return series.mask(self.module.Series(where, index=series.index))  # cuDF columns hold nulls natively
+
+    def from_host(self, obj: Any) -> Any:
+        return self.module.from_pandas(obj)
 
 
 _REGISTRY: dict[str, FrameOps] = {"pandas": FrameOps(), "numpy": FrameOps()}
@@ -240,3 +273,14 @@ def new_frame(like: Any, data: Mapping[str, Any], index: Any = None) -> Any:
 def concat(frames: list, **kwargs: Any) -> Any:
     """Concatenate frames of one library."""
     return ops(frames[0]).concat(frames, **kwargs)
+
+
+def mask(df: Any, col: str, where: Any) -> Any:
+    """Column ``col`` with the values at ``where`` missing (integer and boolean columns stay so)."""
+    series = df[col]
+    return ops(series).mask(series, where)
+
+
+def from_host(like: Any, obj: Any) -> Any:
+    """A pandas frame or Series ``obj`` moved to the library of ``like`` (cuDF for a cuDF frame)."""
+    return ops(like).from_host(obj)
