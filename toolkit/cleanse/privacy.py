@@ -34,7 +34,6 @@ import pandas as pd
 from toolkit import backend
 from toolkit.cleanse.report import CleanReport, StepCounts, check_report
 from toolkit.cleanse.runner import run_steps
-from toolkit.cleanse.schemas import dtype_kind
 from toolkit.cleanse.steps import Step
 from toolkit.errors import DataValidationError
 from toolkit.panel import as_list, check_frame, frames, require_columns
@@ -112,7 +111,7 @@ class PseudonymizeStep(Step):
     def _pseudonyms(self, part: Any, col: str) -> tuple[Any, int]:
         host = backend.to_host(part[col])
         codes, uniques = pd.factorize(host, use_na_sentinel=True)
-        texts = uniques.tolist() if dtype_kind(uniques.dtype) == "string" else [str(u) for u in uniques]
+        texts = [u if type(u) is str else str(u) for u in uniques.tolist()]
         # distinct values with one text (1 and "1" in an object column) share one pseudonym
         remap, names = pd.factorize(np.asarray(self.key.hexdigests(texts), dtype=object))
         codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)] if len(remap) else -1, -1)
