@@ -37,7 +37,7 @@ import pandas as pd
 from toolkit.cleanse.report import CleanReport, StepCounts, check_report
 from toolkit.cleanse.runner import concat_frames, is_lazy, map_frame, meta, run_steps
 from toolkit.cleanse.schemas import dtype_kind
-from toolkit.cleanse.steps import Step
+from toolkit.cleanse.steps import Step, put_columns
 from toolkit.errors import DataValidationError
 from toolkit.panel import (as_list, check_choice, check_frame, check_number, require_columns, require_datetime,
                            require_numeric)
@@ -120,7 +120,7 @@ def _convert(part: Any, rank: int, spec: dict, tz: str, channel_col: str) -> Any
             ambiguous = ambiguous + xp.astype(xp.asarray(fold), xp.int64)
         times[col] = series.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
     arrays.update({_SOURCE: xp.full(len(part), rank, dtype=xp.int64), _SHIFTED: shifted, _AMBIGUOUS: ambiguous})
-    return panel_frames.assign(part, arrays).assign(**times, **{channel_col: spec["channel"]})
+    return put_columns(part, arrays).assign(**times, **{channel_col: spec["channel"]})
 
 
 class IntegrateStep(Step):

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 from toolkit.cleanse.kernels import per_row, phase_order, segment_quantiles
 from toolkit.cleanse.report import CleanReport, StepCounts, check_report
 from toolkit.cleanse.runner import run_steps
-from toolkit.cleanse.steps import Step
+from toolkit.cleanse.steps import Step, put_columns
 from toolkit.errors import DataValidationError
 from toolkit.kernels.fill import segment_fill
 from toolkit.panel import (DEFAULT_ID_COLS, DEFAULT_TARGET_COL, DEFAULT_TIME_COL, SeriesLayout, as_list,
@@ -95,7 +95,7 @@ class FillStep(Step):
             if self.indicator:
                 out[f"{col}_filled"] = layout.scatter(filled)
             counts.value("filled", int(xp.sum(xp.astype(filled, xp.int64))))
-        return frames.assign(part, out), counts
+        return put_columns(part, out), counts
 
     def _fill(self, xp: Any, x: Any, layout: SeriesLayout, phases: Any) -> tuple[Any, Any]:
         """Filled values and mask of sorted values ``x``."""

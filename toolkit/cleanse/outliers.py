@@ -39,7 +39,7 @@ from typing import Any, Sequence
 from toolkit.cleanse.kernels import MAD_SCALE, per_row, segment_mad, segment_moments, segment_quantiles, window_median
 from toolkit.cleanse.report import CleanReport, StepCounts, check_report
 from toolkit.cleanse.runner import run_steps
-from toolkit.cleanse.steps import Step
+from toolkit.cleanse.steps import Step, put_columns
 from toolkit.errors import DataValidationError
 from toolkit.panel import (DEFAULT_TARGET_COL, DEFAULT_TIME_COL, SeriesLayout, as_list, check_choice, check_frame,
                            check_int, check_number, frames, require_columns, require_datetime, require_numeric)
@@ -156,7 +156,7 @@ class OutlierStep(Step):
                 counts.value("clipped", int(xp.sum(xp.astype(below | above, xp.int64))))
                 counts.value("nulled", int(xp.sum(xp.astype(unbounded, xp.int64))))
                 out[col] = layout.scatter(new)
-        return frames.assign(part, out), counts
+        return put_columns(part, out), counts
 
 
 def flag_outliers(df: Any, cols: str | Sequence[str] = DEFAULT_TARGET_COL, method: str = "iqr",

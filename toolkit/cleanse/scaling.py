@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from toolkit.cleanse.kernels import per_row, segment_moments, segment_quantiles
 from toolkit.cleanse.runner import concat_frames, gather_groups, map_frame, meta
+from toolkit.cleanse.steps import put_columns
 from toolkit.errors import DataValidationError
 from toolkit.panel import (SeriesLayout, as_list, check_choice, check_frame, examples, fail, frames,
                            require_columns, require_finite, require_not_empty, require_numeric)
@@ -183,7 +184,7 @@ class Scaler(TransformerMixin, BaseEstimator):
                 continue
             center, spread = frames.values(aligned, f"{fitted}_center"), frames.values(aligned, f"{fitted}_scale")
             out[target] = x * spread + center if inverse else (x - center) / spread
-        return frames.assign(part, out)
+        return put_columns(part, out)
 
     def transform(self, df: Any) -> Any:
         """Scale the fitted columns of ``df`` (float64).

@@ -31,15 +31,26 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from toolkit.cleanse.report import StepCounts
 from toolkit.errors import DataValidationError
+from toolkit.panel import frames
 
-__all__ = ["ROW_ORDER_COL", "Step", "CustomStep"]
+__all__ = ["ROW_ORDER_COL", "Step", "CustomStep", "put_columns"]
 
 ROW_ORDER_COL = "__cleanse_order"
 """Global input row number carried through Dask shuffles for steps with ``keeps_order``."""
+
+
+def put_columns(part: Any, columns: Mapping[str, Any]) -> Any:
+    """``part`` with ``columns`` (arrays in row order) written in: a replaced column keeps its
+    place, so a cleaned frame has the columns of its input in their order (new ones come last)."""
+    out = frames.assign(part, columns)
+    added = [name for name in columns if name not in part.columns]
+    if len(added) == len(columns):
+        return out
+    return out[[*part.columns, *added]]
 
 
 class Step:

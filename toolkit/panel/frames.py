@@ -48,13 +48,6 @@ __all__ = [
 ]
 
 
-def _keep_positions(out: Any, df: Any, columns: Mapping[str, Any], replaced: list) -> Any:
-    """``out`` with replaced columns back at their place in ``df`` (new ones last)."""
-    if not replaced:
-        return out
-    return out[[*df.columns, *[name for name in columns if name not in replaced]]]
-
-
 class FrameOps:
     """The frame verbs of one in-memory dataframe library (this class: pandas).
 
@@ -114,8 +107,6 @@ class FrameOps:
     def assign(self, df: Any, columns: Mapping[str, Any]) -> Any:
         """``df`` with ``columns`` (arrays in row order) added or replaced, index kept.
 
-        Replaced columns keep their position; new ones come last.
-
         One column-wise concat of a frame that wraps the arrays without copying them
         (``__setitem__`` would copy each new column once more).
         """
@@ -124,7 +115,7 @@ class FrameOps:
         if not columns:
             return base.copy(deep=False)
         extra = self.module.DataFrame(dict(columns), index=df.index, copy=False)
-        return _keep_positions(self.module.concat([base, extra], axis=1), df, columns, replaced)
+        return self.module.concat([base, extra], axis=1)
 
     def new_frame(self, data: Mapping[str, Any], index: Any = None) -> Any:
         return self.module.DataFrame(dict(data), index=index)
@@ -180,7 +171,7 @@ class CudfOps(FrameOps):
         if not columns:
             return base.copy(deep=False)
         extra = self.module.DataFrame(dict(columns), index=df.index)
-        return _keep_positions(self.module.concat([base, extra], axis=1), df, columns, replaced)
+        return self.module.concat([base, extra], axis=1)
 
     def mask(self, series: Any, where: Any) -> Any:
         return series.mask(self.module.Series(where, index=series.index))  # cuDF columns hold nulls natively
