@@ -719,3 +719,17 @@ def test_bad_parameters_name_the_parameter_and_the_choices():
     with pytest.raises(DataValidationError, match=r"parameter 'method': .*choose from \['iqr', 'zscore', 'mad', "
                                                   r"'hampel'\]"):
         cl.clip_outliers(df, method="tukey")
+
+
+def test_clean_dask_output_is_known_to_hold_whole_series():
+    """Per-series steps lay the frame out with panel.partition_by_series; the result says so, and a
+    per-series verb after it does not shuffle again."""
+    from toolkit import panel
+
+    df = dirty_panel().drop_duplicates(IDS + ["date"])
+    out, _ = cl.clean(to_dask(df, n=4), [("fill_missing", {"method": "ffill"})])
+    assert panel.is_partitioned_by_series(out, IDS, "date")
+    again = cl.fill_missing(out, method="bfill")
+    assert "shuffle" not in " ".join(map(str, again.dask.keys())).lower()
+    expected = cl.fill_missing(cl.fill_missing(df, method="ffill"), method="bfill")
+    assert_same(expected, again.compute())

@@ -315,3 +315,33 @@ def test_integrate_channels_checks_its_parameters():
         cl.integrate_channels({"web": web}, {"web": {"units": {"order_id": float("inf")}}})
     with pytest.raises(DataValidationError, match="parameter 'frames'.*one kind"):
         cl.integrate_channels({"web": web, "app": dd.from_pandas(web, npartitions=1)})
+
+
+# ------------------------------------------------------------------------------ kernels
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_segment_statistics_match_numpy_on_both_paths(compiled, monkeypatch):
+    """The numba loops (NumPy) and the array-API code (what CuPy runs) against numpy per segment."""
+    from toolkit.cleanse import kernels
+
+    if not compiled:
+        monkeypatch.setattr(kernels, "_numba", lambda xp: None)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=3000)
+    x[rng.random(3000) < 0.2] = np.nan
+    bounds = np.concatenate([[0], np.sort(rng.choice(np.arange(1, 3000), 80, replace=False)), [3000]])
+    x[bounds[4]:bounds[5]] = np.nan  # a segment without values
+    quartiles = kernels.segment_quantiles(x, bounds, (0.25, 0.5, 0.75))
+    mean, std = kernels.segment_moments(x, bounds)
+    median, mad = kernels.segment_mad(x, bounds)
+    for s in range(len(bounds) - 1):
+        seg = x[bounds[s]:bounds[s + 1]]
+        seg = seg[~np.isnan(seg)]
+        if not seg.size:
+            assert np.isnan([q[s] for q in quartiles]).all() and np.isnan(mean[s]) and np.isnan(std[s])
+            continue
+        np.testing.assert_allclose([q[s] for q in quartiles], np.percentile(seg, [25, 50, 75]), rtol=1e-12)
+        np.testing.assert_allclose([mean[s], std[s]], [seg.mean(), seg.std()], rtol=1e-9)
+        np.testing.assert_allclose([median[s], mad[s]], [np.median(seg), stats.median_abs_deviation(seg)],
+                                   rtol=1e-12)

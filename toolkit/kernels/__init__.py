@@ -7,4 +7,5 @@ Frame functions in the verb packages validate, lay out the panel through
 :mod:`toolkit.panel`, call a kernel and put the result back.
 
 * :mod:`~toolkit.kernels.segments` -- per-group sums, sorts, quantiles, ranks, z-scores.
+* :mod:`~toolkit.kernels.fill` -- forward, backward, linear and given-value fills of gaps per segment.
 """
