@@ -733,3 +733,19 @@ def test_clean_dask_output_is_known_to_hold_whole_series():
     assert "shuffle" not in " ".join(map(str, again.dask.keys())).lower()
     expected = cl.fill_missing(cl.fill_missing(df, method="ffill"), method="bfill")
     assert_same(expected, again.compute())
+
+
+def test_clean_checks_every_step_before_any_work(monkeypatch):
+    from toolkit.cleanse.duplicates import DedupeStep
+
+    rows_seen = []
+    apply = DedupeStep.apply
+
+    def spy(self, part, stats=None):
+        rows_seen.append(len(part))
+        return apply(self, part, stats)
+
+    monkeypatch.setattr(DedupeStep, "apply", spy)
+    with pytest.raises(DataValidationError, match="column 'qty': missing"):
+        cl.clean(panel(), [("drop_duplicates", {}), ("fill_missing", {"cols": "qty"})])
+    assert rows_seen == [0]  # only the empty probe: the missing column was found before any work

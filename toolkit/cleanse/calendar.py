@@ -116,8 +116,10 @@ class CalendarStep(Step):
             size = xp.where(last >= first, (last - first) // nanos + 1, 0)
             step, on = step_index(layout.time, offset, xp.take(first, layout.series_of_row))
             return size, step, on, lambda series, k: xp.take(first, series) + k * nanos
-        low, high = int(xp.min(first)), int(xp.max(last))
-        grid = xp.asarray(timeaxis.calendar_range(np.datetime64(low, "ns"), np.datetime64(max(high, low), "ns"),
+        # the grid spans the rows too, so rows outside start/end are told apart from rows off the calendar
+        low = min(int(xp.min(first)), int(xp.min(layout.time)))
+        high = max(int(xp.max(last)), int(xp.max(layout.time)))
+        grid = xp.asarray(timeaxis.calendar_range(np.datetime64(low, "ns"), np.datetime64(high, "ns"),
                                                   offset).as_unit("ns").asi8)
         head = xp.searchsorted(grid, first, side="left")
         size = xp.maximum(xp.searchsorted(grid, last, side="right") - head, 0)

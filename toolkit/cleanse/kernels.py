@@ -46,61 +46,63 @@ def per_row(stat: Any, bounds: Any, n_rows: int) -> Any:
     return xp.take(stat, segment_ids(bounds, n_rows))
 
 
+def _quantiles_loop(x: Any, bounds: Any, qs: Any) -> Any:
+    """Per-segment quantiles, one small in-place sort per segment (compiled by :func:`_compiled`)."""
+    n_seg = bounds.shape[0] - 1
+    out = np.full((qs.shape[0], max(n_seg, 0)), np.nan)
+    width = 0
+    for s in range(n_seg):
+        width = max(width, bounds[s + 1] - bounds[s])
+    buf = np.empty(width)
+    for s in range(n_seg):
+        m = 0
+        for i in range(bounds[s], bounds[s + 1]):
+            if x[i] == x[i]:  # not NaN
+                buf[m] = x[i]
+                m += 1
+        if m == 0:
+            continue
+        values = buf[:m]
+        values.sort()
+        for j in range(qs.shape[0]):
+            pos = qs[j] * (m - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, m - 1)
+            out[j, s] = values[lo] + (values[hi] - values[lo]) * (pos - lo)
+    return out
+
+
+def _moments_loop(x: Any, bounds: Any) -> tuple[Any, Any]:
+    """Per-segment mean and population std in two passes (compiled by :func:`_compiled`)."""
+    n_seg = bounds.shape[0] - 1
+    mean = np.full(max(n_seg, 0), np.nan)
+    std = np.full(max(n_seg, 0), np.nan)
+    for s in range(n_seg):
+        total, count = 0.0, 0
+        for i in range(bounds[s], bounds[s + 1]):
+            if x[i] == x[i]:
+                total += x[i]
+                count += 1
+        if count == 0:
+            continue
+        center = total / count
+        square = 0.0
+        for i in range(bounds[s], bounds[s + 1]):
+            if x[i] == x[i]:
+                square += (x[i] - center) ** 2
+        mean[s], std[s] = center, np.sqrt(square / count)
+    return mean, std
+
+
 @functools.lru_cache(maxsize=1)
 def _compiled() -> Any:
-    """The numba versions of the per-segment quantiles and moments (None without numba)."""
+    """The loops above compiled with numba (None without numba); compiled on first use, cached on disk."""
     try:
         import numba
     except ImportError:  # pragma: no cover - numba is a declared dependency
         return None
-
-    @numba.njit(cache=True, nogil=True)
-    def quantiles(x, bounds, qs):
-        n_seg = bounds.shape[0] - 1
-        out = np.full((qs.shape[0], max(n_seg, 0)), np.nan)
-        width = 0
-        for s in range(n_seg):
-            width = max(width, bounds[s + 1] - bounds[s])
-        buf = np.empty(width)
-        for s in range(n_seg):
-            m = 0
-            for i in range(bounds[s], bounds[s + 1]):
-                if x[i] == x[i]:
-                    buf[m] = x[i]
-                    m += 1
-            if m == 0:
-                continue
-            values = buf[:m]
-            values.sort()
-            for j in range(qs.shape[0]):
-                pos = qs[j] * (m - 1)
-                lo = int(np.floor(pos))
-                hi = min(lo + 1, m - 1)
-                out[j, s] = values[lo] + (values[hi] - values[lo]) * (pos - lo)
-        return out
-
-    @numba.njit(cache=True, nogil=True)
-    def moments(x, bounds):
-        n_seg = bounds.shape[0] - 1
-        mean = np.full(max(n_seg, 0), np.nan)
-        std = np.full(max(n_seg, 0), np.nan)
-        for s in range(n_seg):
-            total, count = 0.0, 0
-            for i in range(bounds[s], bounds[s + 1]):
-                if x[i] == x[i]:
-                    total += x[i]
-                    count += 1
-            if count == 0:
-                continue
-            mu = total / count
-            square = 0.0
-            for i in range(bounds[s], bounds[s + 1]):
-                if x[i] == x[i]:
-                    square += (x[i] - mu) ** 2
-            mean[s], std[s] = mu, np.sqrt(square / count)
-        return mean, std
-
-    return quantiles, moments
+    jit = numba.njit(cache=True, nogil=True)
+    return jit(_quantiles_loop), jit(_moments_loop)
 
 
 def _numba(xp: Any) -> Any:

@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 
 from toolkit import backend
 from toolkit.cleanse.report import CleanReport, StepCounts
-from toolkit.cleanse.steps import ROW_ORDER_COL, Step
+from toolkit.cleanse.steps import ROW_ORDER_COL, CustomStep, Step
 from toolkit.panel import assume_partitioned_by_series, is_partitioned_by_series, partition_by_series
 from toolkit.panel import frames as panel_frames
 
@@ -86,6 +86,7 @@ def run_steps(df: Any, steps: Sequence[Step], report: CleanReport | None = None,
         in ``report`` until it is read.
     """
     if not is_lazy(df):
+        _check_ahead(df, steps)
         counts = []
         for step in steps:
             step.check(df)
@@ -108,6 +109,22 @@ def run_steps(df: Any, steps: Sequence[Step], report: CleanReport | None = None,
         record(report, steps, pending)
     out = _from_parts(parts, frame_meta, series)
     return (out, pending) if persist else out
+
+
+def _check_ahead(df: Any, steps: Sequence[Step]) -> None:
+    """Every step's checks on the empty frame the steps before it would give, before any work.
+
+    What a user function (a :class:`~toolkit.cleanse.steps.CustomStep`) returns cannot be
+    foreseen, so the checks ahead stop there; later steps are checked when they run.
+    """
+    if len(steps) < 2:
+        return
+    probe = df.head(0)
+    for step in steps:
+        if isinstance(step, CustomStep):
+            return
+        step.check(probe)
+        probe = step.apply(probe)[0]
 
 
 def _with_order(part: Any, number: int) -> Any:
