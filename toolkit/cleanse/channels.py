@@ -213,9 +213,9 @@ def integrate_channels(frames: Mapping[str, Any], mapping: Mapping[str, Mapping[
     >>> from toolkit.cleanse import integrate_channels
     >>> web = pd.DataFrame({"order_id": [1, 2], "qty": [1, 2]})
     >>> shop = pd.DataFrame({"id": [3, 2], "packs": [1, 1]})
-    >>> out = integrate_channels({"web": web, "store": shop},
-    ...                          {"web": {"rename": {"qty": "quantity"}},
-    ...                           "store": {"rename": {"id": "order_id", "packs": "quantity"}, "units": {"quantity": 6}}})
+    >>> mapping = {"web": {"rename": {"qty": "quantity"}},
+    ...            "store": {"rename": {"id": "order_id", "packs": "quantity"}, "units": {"quantity": 6}}}
+    >>> out = integrate_channels({"web": web, "store": shop}, mapping)
     >>> out.sort_values("order_id")[["order_id", "quantity", "channel"]].values.tolist()
     [[1, 1.0, 'web'], [2, 2.0, 'web'], [3, 6.0, 'store']]
     """

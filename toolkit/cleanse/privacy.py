@@ -155,10 +155,10 @@ def pseudonymize(df: Any, cols: str | Sequence[str], key: bytes | str, report: C
     --------
     >>> import pandas as pd
     >>> from toolkit.cleanse import pseudonymize
-    >>> pseudonymize(pd.DataFrame({"id": ["a"]}), "id", key=32)
+    >>> pseudonymize(pd.DataFrame({"id": ["a"]}), "id", key=32)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    toolkit.errors.DataValidationError: parameter 'key': must be str or bytes of at least 16 bytes (32 random bytes recommended), got a int
+    toolkit.errors.DataValidationError: parameter 'key': must be str or bytes of at least 16 bytes ..., got a int
     """
     check_frame(df)
     check_report(report)

@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from toolkit.cleanse.kernels import per_row, segment_moments, segment_quantiles
+from toolkit.cleanse.kernels import segment_moments, segment_quantiles
 from toolkit.cleanse.runner import concat_frames, gather_groups, map_frame, meta
 from toolkit.cleanse.steps import put_columns
 from toolkit.errors import DataValidationError
