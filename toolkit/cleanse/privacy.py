@@ -111,10 +111,12 @@ class PseudonymizeStep(Step):
     def _pseudonyms(self, part: Any, col: str) -> tuple[Any, int]:
         host = backend.to_host(part[col])
         codes, uniques = pd.factorize(host, use_na_sentinel=True)
-        texts = [u if type(u) is str else str(u) for u in uniques.tolist()]
-        # distinct values with one text (1 and "1" in an object column) share one pseudonym
-        remap, names = pd.factorize(np.asarray(self.key.hexdigests(texts), dtype=object))
-        codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)] if len(remap) else -1, -1)
+        values = uniques.tolist()
+        texts = [u if type(u) is str else str(u) for u in values]
+        names = self.key.hexdigests(texts)
+        if any(type(u) is not str for u in values):  # 1 and "1" in an object column: one text, one pseudonym
+            remap, names = pd.factorize(np.asarray(names, dtype=object))
+            codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)] if len(remap) else -1, -1)
         hashed = pd.Series(pd.Categorical.from_codes(codes, categories=names), index=host.index, name=col)
         return frames.from_host(part, hashed), int((codes >= 0).sum())
 
