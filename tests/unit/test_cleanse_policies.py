@@ -326,7 +326,7 @@ def test_segment_statistics_match_numpy_on_both_paths(compiled, monkeypatch):
     from toolkit.cleanse import kernels
 
     if not compiled:
-        monkeypatch.setattr(kernels, "_numba", lambda xp: None)
+        monkeypatch.setattr(kernels, "_numba", lambda xp, loop: None)
     rng = np.random.default_rng(3)
     x = rng.normal(size=3000)
     x[rng.random(3000) < 0.2] = np.nan

@@ -94,27 +94,27 @@ def _moments_loop(x: Any, bounds: Any) -> tuple[Any, Any]:
     return mean, std
 
 
-@functools.lru_cache(maxsize=1)
-def _compiled() -> Any:
-    """The loops above compiled with numba (None without numba); compiled on first use, cached on disk."""
+@functools.lru_cache(maxsize=None)
+def _compiled(loop: Any) -> Any:
+    """``loop`` compiled with numba (None without numba); on first use, each loop alone, cached on disk."""
     try:
         import numba
     except ImportError:  # pragma: no cover - numba is a declared dependency
         return None
-    jit = numba.njit(cache=True, nogil=True)
-    return jit(_quantiles_loop), jit(_moments_loop)
+    return numba.njit(cache=True, nogil=True)(loop)
 
 
-def _numba(xp: Any) -> Any:
-    return _compiled() if xp.__name__.endswith("numpy") else None
+def _numba(xp: Any, loop: Any) -> Any:
+    """The compiled ``loop`` for NumPy arrays; None for other namespaces (they run the array-API code)."""
+    return _compiled(loop) if xp.__name__.endswith("numpy") else None
 
 
 def segment_quantiles(x: Any, bounds: Any, qs: Sequence[float]) -> list:
     """Linear-interpolation quantiles (numpy's default) of each segment, NaN ignored; one sort for all ``qs``."""
     xp = array_namespace(x)
-    compiled = _numba(xp)
+    compiled = _numba(xp, _quantiles_loop)
     if compiled is not None:
-        table = compiled[0](np.ascontiguousarray(x, dtype=np.float64), np.asarray(bounds, dtype=np.int64),
+        table = compiled(np.ascontiguousarray(x, dtype=np.float64), np.asarray(bounds, dtype=np.int64),
                             np.asarray(qs, dtype=np.float64))
         return [table[j] for j in range(len(qs))]
     column = xp.reshape(x, (-1, 1))
@@ -126,9 +126,9 @@ def segment_quantiles(x: Any, bounds: Any, qs: Sequence[float]) -> list:
 def segment_moments(x: Any, bounds: Any) -> tuple[Any, Any]:
     """Mean and population standard deviation (ddof=0) of each segment, NaN ignored."""
     xp = array_namespace(x)
-    compiled = _numba(xp)
+    compiled = _numba(xp, _moments_loop)
     if compiled is not None:
-        return compiled[1](np.ascontiguousarray(x, dtype=np.float64), np.asarray(bounds, dtype=np.int64))
+        return compiled(np.ascontiguousarray(x, dtype=np.float64), np.asarray(bounds, dtype=np.int64))
     valid = ~xp.isnan(x)
     zero = xp.where(valid, x, 0.0)
     count = segment_sum(xp.astype(valid, xp.float64), bounds)

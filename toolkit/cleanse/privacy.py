@@ -112,9 +112,9 @@ class PseudonymizeStep(Step):
         host = backend.to_host(part[col])
         codes, uniques = pd.factorize(host, use_na_sentinel=True)
         values = uniques.tolist()
-        texts = [u if type(u) is str else str(u) for u in values]
-        names = self.key.hexdigests(texts)
-        if any(type(u) is not str for u in values):  # 1 and "1" in an object column: one text, one pseudonym
+        mixed = not isinstance(uniques.dtype, pd.StringDtype) and any(type(u) is not str for u in values)
+        names = self.key.hexdigests([str(u) for u in values] if mixed else values)
+        if mixed:  # 1 and "1" in an object column: one text, one pseudonym
             remap, names = pd.factorize(np.asarray(names, dtype=object))
             codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)] if len(remap) else -1, -1)
         hashed = pd.Series(pd.Categorical.from_codes(codes, categories=names), index=host.index, name=col)
