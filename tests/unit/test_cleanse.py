@@ -13,6 +13,7 @@ from scipy import stats
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from toolkit import cleanse as cl
+from toolkit.cleanse.privacy import PseudonymizeStep
 from toolkit.errors import DataValidationError
 
 KEY = b"a-test-key-of-32-bytes-length!!!"
@@ -130,11 +131,28 @@ def test_validate_drop_matches_pandas_mask_and_reports_reasons():
     assert step["rows_in"] - sum(step["dropped"].values()) == step["rows_out"] == len(expected)
 
 
-def test_validate_null_sets_offending_values_missing():
+def test_validate_null_sets_offending_values_missing_in_nullable_columns():
     df = orders_frame()
-    out = cl.validate(df, "orders", errors="null")
-    expected = df["quantity"].astype("float64").where(df["quantity"] >= 0)
+    schema = cl.SCHEMAS["orders"].allow_missing("quantity", "unit_price")
+    report = cl.CleanReport()
+    out = cl.validate(df, schema, errors="null", report=report)
+    expected = df["quantity"].astype("Int32").where(df["quantity"] >= 0)  # pandas' nullable integers
     pd.testing.assert_series_equal(out["quantity"], expected)
+    assert len(out) == len(df) and report.steps[0]["values"]["nulled"] == 2
+
+
+def test_validate_null_drops_rows_it_cannot_null_in_non_nullable_columns():
+    """quantity and unit_price are not nullable in the orders schema: nulling would break it, so rows go."""
+    df = orders_frame()
+    report = cl.CleanReport()
+    out = cl.validate(df, "orders", errors="null", report=report)
+    keep = (df["quantity"] >= 0) & df["unit_price"].notna()  # the independent expectation, by hand
+    pd.testing.assert_frame_equal(out, df[keep])
+    step = report.steps[0]
+    assert step["dropped"] == {"quantity >= 0": 2, "unit_price not null": 1}
+    assert step["rows_in"] == step["rows_out"] + sum(step["dropped"].values())
+    assert out["quantity"].notna().all() and out["unit_price"].notna().all()
+    cl.validate(out, "orders")  # the output satisfies the schema
 
 
 def test_validate_dask_counts_all_partitions():
@@ -193,7 +211,7 @@ def test_coerce_types_matches_pandas_parsers_and_reports_unparseable():
 
 def test_coerce_types_raise_names_column():
     schema = cl.Schema("t", {"q": cl.Column("int")})
-    with pytest.raises(DataValidationError, match="column 'q': 1 values cannot be parsed"):
+    with pytest.raises(DataValidationError, match=r"column 'q': values that cannot be parsed.*1 offending"):
         cl.coerce_types(pd.DataFrame({"q": ["1", "oops"]}), schema, errors="raise")
 
 
@@ -281,9 +299,11 @@ def test_complete_calendar_dask_parity_and_duplicate_error():
     df = panel(n_series=6, n_days=30)
     df = df.drop(df.sample(frac=0.3, random_state=1).index)
     a = cl.complete_calendar(df, fill={"units": 0.0})
-    b = cl.complete_calendar(to_dask(df), fill={"units": 0.0}).compute()
+    b = cl.complete_calendar(to_dask(df), fill={"units": 0.0}, freq="D").compute()
     assert_same(a, b)
-    with pytest.raises(DataValidationError, match="column 'date': 2 rows share"):
+    with pytest.raises(DataValidationError, match="parameter 'freq'"):  # inferred in memory only
+        cl.complete_calendar(to_dask(df))
+    with pytest.raises(DataValidationError, match=r"column 'date': duplicated \(sku, location, date\).*1 offending"):
         cl.complete_calendar(pd.concat([df, df.iloc[[0]]]))
     with pytest.raises(DataValidationError, match="column 'day': missing"):
         cl.complete_calendar(df, time_col="day")
@@ -349,11 +369,11 @@ def test_fill_missing_errors_name_column():
     df = panel()
     with pytest.raises(DataValidationError, match="column 'qty': missing"):
         cl.fill_missing(df, "qty")
-    with pytest.raises(DataValidationError, match="column 'sku'.*not numeric"):
+    with pytest.raises(DataValidationError, match="column 'sku'.*must be numeric"):
         cl.fill_missing(df, "sku")
     bad = df.astype({"sku": object})
     bad.loc[3, "sku"] = None
-    with pytest.raises(DataValidationError, match="column 'sku': 1 missing key"):
+    with pytest.raises(DataValidationError, match=r"column 'sku': missing key values.*1 offending"):
         cl.fill_missing(bad)
 
 
@@ -455,7 +475,7 @@ def test_scale_dask_parity_and_unseen_series():
     pd.testing.assert_frame_equal(sort(sa.stats_, IDS), sort(sb.stats_, IDS), check_categorical=False)
     new = df.assign(sku=df["sku"].cat.add_categories("ZZ")).head(3)
     new.loc[new.index[0], "sku"] = "ZZ"
-    with pytest.raises(DataValidationError, match="column 'sku': 1 rows belong to series"):
+    with pytest.raises(DataValidationError, match=r"column 'sku': belongs to series the Scaler was not fitted.*1 off"):
         sa.transform(new)
 
 
@@ -485,7 +505,7 @@ def test_pseudonymize_key_never_in_outputs_or_reprs():
     df = pd.DataFrame({"customer_id": ["c1", "c2"], "x": [1, 2]})
     out, report = cl.clean(df, [("pseudonymize", {"cols": "customer_id", "key": key})])
     texts = [repr(report), str(report), repr(report.to_dict()), report.to_frame().to_string(), out.to_string(),
-             repr(cl._Pseudonymize("customer_id", key)), repr(cl._Pseudonymize("customer_id", key).key)]
+             repr(PseudonymizeStep("customer_id", key)), repr(PseudonymizeStep("customer_id", key).key)]
     assert all(key not in t for t in texts)
     lazy = cl.pseudonymize(dd.from_pandas(df, npartitions=1), "customer_id", key)
     assert key not in repr(lazy)
@@ -551,7 +571,7 @@ def test_integrate_channels_dask_parity():
 
 STEPS = [("drop_duplicates", {}),
          ("validate", {"schema": cl.Schema("t", {"units": cl.Column("float", min=0)}), "errors": "drop"}),
-         ("complete_calendar", {"fill": {}}),
+         ("complete_calendar", {"fill": {}, "freq": "D"}),
          ("fill_missing", {"method": "linear"}),
          ("fill_missing", {"method": "median"}),
          ("clip_outliers", {"method": "mad", "id_cols": IDS}),
@@ -620,10 +640,14 @@ def test_clean_dask_validate_raises_with_totals():
 
 
 def test_clean_rejects_unknown_steps():
-    with pytest.raises(ValueError, match="unknown step 'scrub'"):
+    with pytest.raises(DataValidationError, match=r"parameter 'steps\[0\]': unknown value, got 'scrub'; choose from "
+                                                  r"\['validate', .*'pseudonymize'\]"):
         cl.clean(panel(), ["scrub"])
-    with pytest.raises(TypeError, match="step 'fill_missing'"):
-        cl.clean(panel(), [("fill_missing", {"colz": "units"})])
+    with pytest.raises(DataValidationError, match=r"parameter 'steps\[1\]': unknown parameter of step 'fill_missing', "
+                                                  r"got 'colz'; choose from \['cols', "):
+        cl.clean(panel(), ["drop_duplicates", ("fill_missing", {"colz": "units"})])
+    with pytest.raises(DataValidationError, match=r"step 'pseudonymize' needs parameter 'cols'"):
+        cl.clean(panel(), ["pseudonymize"])
 
 
 # --------------------------------------------------------------------------- generated data truth
@@ -667,9 +691,9 @@ def test_outlier_scale_and_calendar_errors_name_column():
         cl.clip_outliers(df.drop(columns="date"), "units", "hampel", id_cols=IDS)
     with pytest.raises(DataValidationError, match="column 'location': missing"):
         cl.Scaler("units", id_cols=IDS).fit(df.drop(columns="location"))
-    with pytest.raises(DataValidationError, match="column 'sku'.*not numeric"):
+    with pytest.raises(DataValidationError, match="column 'sku'.*must be numeric"):
         cl.scale(df, "sku")
-    with pytest.raises(DataValidationError, match="column 'price'.*not datetime"):
+    with pytest.raises(DataValidationError, match="column 'price'.*must be a datetime64"):
         cl.complete_calendar(df, time_col="price")
     with pytest.raises(DataValidationError, match="column 'units': already present"):
         cl.complete_calendar(df, flag_col="units")
@@ -679,15 +703,49 @@ def test_outlier_scale_and_calendar_errors_name_column():
         cl.clean(to_dask(df.drop(columns="units")), [("fill_missing", {})])  # raised when building, on meta
 
 
-def test_bad_parameters_raise_value_errors():
+def test_bad_parameters_name_the_parameter_and_the_choices():
     df = panel()
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(DataValidationError, match=r"parameter 'method': unknown value, got 'mean'; choose from "
+                                                  r"\['ffill', 'bfill', 'linear', 'median', 'zero', 'seasonal'\]"):
         cl.fill_missing(df, method="mean")
-    with pytest.raises(ValueError, match="limit must be a positive integer"):
+    with pytest.raises(DataValidationError, match="parameter 'limit': must be >= 1"):
         cl.fill_missing(df, limit=0)
-    with pytest.raises(ValueError, match="window must be an odd integer"):
+    with pytest.raises(DataValidationError, match="parameter 'window': must be odd"):
         cl.flag_outliers(df, method="hampel", window=4)
-    with pytest.raises(ValueError, match="freq must be a fixed duration"):
-        cl.complete_calendar(df, freq="MS")
-    with pytest.raises(ValueError, match="keep must be"):
+    with pytest.raises(DataValidationError, match="parameter 'freq': not a frequency"):
+        cl.complete_calendar(df, freq="fortnightly")
+    with pytest.raises(DataValidationError, match=r"parameter 'keep': unknown value, got 'middle'"):
         cl.drop_duplicates(df, keep="middle")
+    with pytest.raises(DataValidationError, match=r"parameter 'method': .*choose from \['iqr', 'zscore', 'mad', "
+                                                  r"'hampel'\]"):
+        cl.clip_outliers(df, method="tukey")
+
+
+def test_clean_dask_output_is_known_to_hold_whole_series():
+    """Per-series steps lay the frame out with panel.partition_by_series; the result says so, and a
+    per-series verb after it does not shuffle again."""
+    from toolkit import panel
+
+    df = dirty_panel().drop_duplicates(IDS + ["date"])
+    out, _ = cl.clean(to_dask(df, n=4), [("fill_missing", {"method": "ffill"})])
+    assert panel.is_partitioned_by_series(out, IDS, "date")
+    again = cl.fill_missing(out, method="bfill")
+    assert "shuffle" not in " ".join(map(str, again.dask.keys())).lower()
+    expected = cl.fill_missing(cl.fill_missing(df, method="ffill"), method="bfill")
+    assert_same(expected, again.compute())
+
+
+def test_clean_checks_every_step_before_any_work(monkeypatch):
+    from toolkit.cleanse.duplicates import DedupeStep
+
+    rows_seen = []
+    apply = DedupeStep.apply
+
+    def spy(self, part, stats=None):
+        rows_seen.append(len(part))
+        return apply(self, part, stats)
+
+    monkeypatch.setattr(DedupeStep, "apply", spy)
+    with pytest.raises(DataValidationError, match="column 'qty': missing"):
+        cl.clean(panel(), [("drop_duplicates", {}), ("fill_missing", {"cols": "qty"})])
+    assert rows_seen == [0]  # only the empty probe: the missing column was found before any work

@@ -49,7 +49,7 @@ from toolkit.panel.checks import (
     require_numeric,
     require_unique,
 )
-from toolkit.panel.frames import assign, categorical, from_pandas, namespace, take, time_values, values
+from toolkit.panel.frames import assign, categorical, from_host, namespace, take, time_values, values
 from toolkit.panel.layout import SeriesLayout
 from toolkit.panel.partitions import (
     assume_partitioned_by_series,
@@ -93,7 +93,7 @@ __all__ = [
     "check_spacing",
     "examples",
     "fail",
-    "from_pandas",
+    "from_host",
     "future_dates",
     "infer_freq",
     "is_partitioned_by_series",

@@ -47,9 +47,10 @@ __all__ = [
     "categorical",
     "new_frame",
     "concat",
-    "from_pandas",
     "to_array",
     "series",
+    "mask",
+    "from_host",
 ]
 
 
@@ -158,9 +159,21 @@ class FrameOps:
     def concat(self, frames: list, **kwargs: Any) -> Any:
         return self.module.concat(frames, **kwargs)
 
-    def from_pandas(self, frame: Any) -> Any:
-        """A pandas frame or Series (a small result computed on the host) in this library."""
-        return frame
+    def mask(self, series: Any, where: Any) -> Any:
+        """``series`` with the values at ``where`` (a boolean array) missing.
+
+        Integer and boolean columns keep their kind: pandas moves them to its nullable
+        ``Int64``/``boolean`` dtypes (NumPy integers have no missing value).
+        """
+        dtype = series.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+            nullable = "boolean" if dtype.kind == "b" else f"{'U' if dtype.kind == 'u' else ''}Int{dtype.itemsize * 8}"
+            series = series.astype(nullable)
+        return series.mask(self.module.Series(where, index=series.index))
+
+    def from_host(self, obj: Any) -> Any:
+        """A pandas object as an object of this library (pandas: unchanged)."""
+        return obj
 
 
 class CudfOps(FrameOps):
@@ -199,8 +212,11 @@ class CudfOps(FrameOps):
         extra = self.module.DataFrame(dict(columns), index=df.index)
         return self.module.concat([base, extra], axis=1)
 
-    def from_pandas(self, frame: Any) -> Any:
-        return self.module.from_pandas(frame)
+    def mask(self, series: Any, where: Any) -> Any:
+        return series.mask(self.module.Series(where, index=series.index))  # cuDF columns hold nulls natively
+
+    def from_host(self, obj: Any) -> Any:
+        return self.module.from_pandas(obj)
 
 
 @functools.lru_cache(maxsize=1)
@@ -345,15 +361,6 @@ def concat(frames: list, **kwargs: Any) -> Any:
     return ops(frames[0]).concat(frames, **kwargs)
 
 
-def from_pandas(like: Any, frame: Any) -> Any:
-    """``frame`` (pandas, computed on the host) in ``like``'s library: as is for pandas, cuDF for cuDF.
-
-    For verbs whose work is small and runs on the host (a daily marketing panel, a route
-    plan) and whose result goes back to the caller's library.
-    """
-    return ops(like).from_pandas(frame)
-
-
 def to_array(obj: Any, dtype: str = "float64") -> Any:
     """A frame (2-D), Series (1-D) or array as an array of its library (missing -> NaN).
 
@@ -383,3 +390,14 @@ def to_array(obj: Any, dtype: str = "float64") -> Any:
 def series(like: Any, data: Any, index: Any = None, name: Any = None) -> Any:
     """A Series of ``like``'s library (a frame, Series or array) wrapping ``data``."""
     return ops(like).series(data, index, name)
+
+
+def mask(df: Any, col: str, where: Any) -> Any:
+    """Column ``col`` with the values at ``where`` missing (integer and boolean columns stay so)."""
+    series = df[col]
+    return ops(series).mask(series, where)
+
+
+def from_host(like: Any, obj: Any) -> Any:
+    """A pandas frame or Series ``obj`` moved to the library of ``like`` (cuDF for a cuDF frame)."""
+    return ops(like).from_host(obj)

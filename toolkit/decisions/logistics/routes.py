@@ -252,7 +252,7 @@ def plan_routes(
     else:
         sequences = _solve_pyvrp(dist, loads, cap, n_vehicles, time_limit, seed)
     routes, fleet = _assemble(host, sequences, dist, demand, capacity, cols, id_col)
-    return RoutePlan(routes=panel.from_pandas(stops, routes), vehicles=panel.from_pandas(stops, fleet),
+    return RoutePlan(routes=panel.from_host(stops, routes), vehicles=panel.from_host(stops, fleet),
                      distance=float(fleet["distance"].sum()), solver="cuopt" if use_cuopt else "pyvrp")
 
 

@@ -120,5 +120,5 @@ def marketing_anomalies(
     clicks["anomaly_score"] = clicks[["click_score", "spend_score"]].max(axis=1)
     clicks["is_anomaly"] = clicks["click_fraud"] | clicks["spend_anomaly"]
     incidents = alarms(clicks, min_hits=min_hits, window=window, id_cols=channel_col, time_col=time_col)
-    return MarketingAnomalies(days=panel.from_pandas(marketing, clicks), incidents=panel.from_pandas(marketing,
+    return MarketingAnomalies(days=panel.from_host(marketing, clicks), incidents=panel.from_host(marketing,
                                                                                                      incidents))

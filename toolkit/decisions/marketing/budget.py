@@ -274,4 +274,4 @@ def allocate_budget_lp(
     out = host.assign(spend=spend, revenue=r * spend)
     out.attrs["objective"] = float(-res.fun)
     out.attrs["nodes_without_stock_row"] = unmatched if inventory is not None else 0
-    return panel.from_pandas(nodes, out)
+    return panel.from_host(nodes, out)

@@ -247,7 +247,7 @@ def channel_panel(
     _warn_calendar(out, mkt, time_col)
     if report is not None:
         report.append(out)
-    return panel.from_pandas(marketing, result)
+    return panel.from_host(marketing, result)
 
 
 def _reasons(lines: pd.DataFrame, names: pd.Series, mkt: pd.DataFrame, time_col: str, channel_col: str

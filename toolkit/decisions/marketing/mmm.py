@@ -551,4 +551,4 @@ class MarketingMixModel(BaseEstimator):
                                        "actual": self.target_[channel].to_numpy(float), "baseline": base,
                                        "media": media, "fitted": base + media}))
         out = pd.concat(parts, ignore_index=True).sort_values([self.time_col, self.channel_col], kind="stable")
-        return panel.from_pandas(self.frame_like_, out.reset_index(drop=True))
+        return panel.from_host(self.frame_like_, out.reset_index(drop=True))
