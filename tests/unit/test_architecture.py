@@ -101,3 +101,51 @@ def test_no_import_cycle_between_modules():
 def test_no_module_is_over_the_size_limit(name):
     lines = len(_modules()[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines (limit ~{MAX_LINES}): split it by concern"
+
+
+def _architecture_examples() -> list[str]:
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    blocks = text.split("```python\n")[1:]
+    return [block.split("```", 1)[0] for block in blocks]
+
+
+def test_architecture_examples_run_as_written():
+    """The feature, detector, model and decision-helper examples of ARCHITECTURE.md work."""
+    import numpy as np
+    import pandas as pd
+
+    from toolkit import panel
+    from toolkit.anomaly import DetectorInfo, RobustZ, detect, register
+    from toolkit.anomaly.registry import unregister
+    from toolkit.anomaly.rules import robust_z
+    from toolkit.backend import array_namespace
+    from toolkit.decisions.checks import require_non_negative
+    from toolkit.decisions.inventory import INVENTORY_ID_COLS
+    from toolkit.features import FeatureSpec
+    from toolkit.features.inputs import column_values, layout_rows, positive_ints, run_per_series
+    from toolkit.forecast import Forecaster
+    from toolkit.kernels.windows import rolling_kernel
+    from toolkit.panel import DEFAULT_ID_COLS
+    from toolkit.regress.models import MODELS, ModelInfo, make_model
+
+    examples = _architecture_examples()
+    assert len(examples) >= 4
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"sku": np.repeat(["a", "b"], 50), "location": "web",
+                       "date": np.tile(pd.date_range("2024-01-01", periods=50), 2),
+                       "units": rng.normal(10, 1, 100)})
+    df.loc[7, "units"] = 40.0
+    namespace = dict(locals())
+    try:
+        for code in examples[:4]:
+            exec(compile(code, "ARCHITECTURE.md", "exec"), namespace)
+        ranged = namespace["add_rolling_range"](df, 2)
+        assert ranged["rolling_range_2"].iloc[2] == abs(df["units"].iloc[1] - df["units"].iloc[0])
+        flagged = detect(df, "units", method="mad_z", id_cols="sku")
+        assert flagged.index[flagged["is_anomaly"]].tolist() == [7]
+        positions = pd.DataFrame({"sku": ["a", "b"], "warehouse": "w1", "on_hand": [3.0, 9.0],
+                                  "on_order": 0.0, "reorder_point": 5.0, "order_up_to": 12.0})
+        assert namespace["reorder_plan"](positions)["order_quantity"].tolist() == [9.0, 0.0]
+    finally:
+        MODELS.pop("extra_trees", None)
+        unregister("mad_z")
