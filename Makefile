@@ -51,13 +51,14 @@ lab: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(PY) -m toolkit.cli bench --dir benchmarks
 
-# On a GPU machine: the gpu-marked tests, then the GPU benchmarks. Use PY=python3 where the
+# On a GPU machine: the gpu-marked tests, then the GPU benchmarks (benchmarks/gpu_bench_*.py, each
+# appending to benchmarks/out/gpu_summary.json; gpu_common.py is their harness). Use PY=python3 where the
 # GPU stack is installed outside the venv.
 gpu-check:
 	@$(PY) -c "from toolkit.backend import gpu_available as g; import sys; sys.exit(0 if g() else 1)" \
 	  || { echo "gpu-check: no usable GPU on this machine (NVML count 0 or probe allocation failed)"; exit 1; }
 	$(PY) -m pytest -m gpu tests/gpu -v
-	@for f in $(wildcard benchmarks/gpu_*.py); do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in $(wildcard benchmarks/gpu_bench_*.py); do echo "== $$f"; $(PY) $$f || exit 1; done
 
 # Offline install for air-gapped GPU servers. On a machine with network, `make wheelhouse`
 # builds our wheel and downloads every dependency of the extra for the target interpreter and
