@@ -54,6 +54,10 @@ __all__ = [
 ]
 
 
+_OUT_OF_RANGE = "timestamps outside the years 1677-2262 do not fit in int64 nanoseconds"
+"""The problem reported for a time column that cannot be read as int64 nanoseconds."""
+
+
 class FrameOps:
     """The frame verbs of one in-memory dataframe library (this class: pandas).
 
@@ -195,7 +199,15 @@ class CudfOps(FrameOps):
         return df.astype(dtype).to_cupy(na_value=float("nan"))
 
     def time_values(self, series: Any) -> Any:
-        return series.astype("datetime64[ns]").astype("int64").fillna(np.iinfo("int64").min).to_cupy()
+        """As pandas', on the device. cuDF refuses a cast to nanoseconds that would overflow with
+        pandas' ``OutOfBoundsDatetime``; it becomes the same error as on pandas."""
+        import pandas as pd
+
+        try:
+            nanoseconds = series.astype("datetime64[ns]")
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):
+            raise DataValidationError.for_column(str(series.name), _OUT_OF_RANGE) from None
+        return nanoseconds.astype("int64").fillna(np.iinfo("int64").min).to_cupy()
 
     def codes(self, series: Any) -> tuple[Any, int]:
         if str(series.dtype) == "category":
@@ -258,8 +270,7 @@ def _to_nanoseconds(ints: np.ndarray, factor: int, column: str) -> np.ndarray:
         out[missing] = nat
     limit = np.iinfo("int64").max // factor
     if high > limit or low < -limit:
-        raise DataValidationError.for_column(
-            column, "timestamps outside the years 1677-2262 do not fit in int64 nanoseconds")
+        raise DataValidationError.for_column(column, _OUT_OF_RANGE)
     return out
 
 
