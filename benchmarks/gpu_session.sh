@@ -13,24 +13,29 @@
 #                                                            -> $OUT/bench.log, $OUT/gpu_summary.json
 #   test [ARGS]         pytest -m gpu tests/gpu, ARGS passed on -> $OUT/gpu-tests.log
 #
-# THE PLAN FOR ONE LEASE (15 device minutes; the machine goes back 30 s after a call returns, and a
-# fresh start costs 1-2 minutes, so the calls follow each other at once; every call has `carry`).
-#   Here, before any call (network, CPU):  make wheelhouse WHEEL_EXTRA=gpu-cu13,dev WHEEL_INTERPRETER=python3.12
-#     then  python benchmarks/gpu_carry.py --wheelhouse wheelhouse   (prints the parts: about 10 MiB
-#     for base, the rest for rapids and cuml; p01 holds base and the start of rapids). Commit first:
-#     the device copy is the working tree of the checkout the session started in.
-#   Call 1 (carry .gpu-carry/p01, timeout_s 570): the CuPy and torch checks and benchmarks
-#     bash benchmarks/gpu_session.sh receive && bash benchmarks/gpu_session.sh install base &&
-#     bash benchmarks/gpu_session.sh env; bash benchmarks/gpu_session.sh bench; bash benchmarks/gpu_session.sh test
-#     (tests needing cuDF skip here; the benchmarks' defaults are sized for about a minute each.)
-#   Calls 2..k-1 (carry .gpu-carry/pNN, one part each, timeout_s 60):  bash benchmarks/gpu_session.sh receive
-#   Call k (carry the last part, timeout_s 420):
-#     bash benchmarks/gpu_session.sh receive && bash benchmarks/gpu_session.sh install rapids cuml &&
-#     bash benchmarks/gpu_session.sh test && python3 benchmarks/gpu_bench_features.py --summary $OUT/gpu_summary.json
-#   Short of time: leave cuml out of gpu_carry.py (--groups base rapids); the cuML tests skip.
-#   Afterwards: copy the figures of $OUT/gpu_summary.json and the test counts into the issue's note;
-#   if `pip check` in install-*.log names a package the image has in a version cuDF refuses, rerun
-#   gpu_carry.py with --device-has pip-freeze.txt --force NAME for the next lease.
+# THE PLAN. A lease is 15 device minutes, a fresh start costs 1-2 of them, and the machine goes back
+# 30 s after a call returns: the calls of a lease follow each other at once. Every call names its part
+# in `carry`; each part is at most 60 MiB (measured 2026-11: base 10 MiB, rapids 305 MiB, cuml 241 MiB
+# as xz archives -> p01 = base + the start of rapids, rapids complete in p06, cuml in p10).
+#   Before (here, with network and CPUs):
+#     make wheelhouse WHEEL_EXTRA=gpu-cu13,dev WHEEL_INTERPRETER=python3.12
+#     python benchmarks/gpu_carry.py --wheelhouse wheelhouse      # prints the parts; ~10 CPU-minutes
+#   The device copy is the working tree of the checkout the session started in: build .gpu-carry there.
+#   Lease A -- CuPy and torch (our pure-Python dependencies only):
+#     call 1, carry .gpu-carry/p01, timeout_s 570:
+#       S=benchmarks/gpu_session.sh; bash $S receive && bash $S install base && bash $S env;
+#       bash $S bench; bash $S test
+#     (the benchmarks' defaults take about a minute each, CPU paths included; the tests needing cuDF skip)
+#   Lease B -- cuDF (then cuML if minutes remain):
+#     calls 1-5, carry p01 .. p05 one per call, timeout_s 90:   bash benchmarks/gpu_session.sh receive
+#     call 6, carry p06, timeout_s 540:
+#       S=benchmarks/gpu_session.sh; bash $S receive && bash $S install base rapids && bash $S env;
+#       bash $S test; python3 benchmarks/gpu_bench_features.py --summary $OUT/gpu_summary.json
+#     calls 7-9 (p07 .. p09) receive; call 10 (p10): receive && install cuml && test -k "cuml or iforest or lasso"
+#   A lease with time to spare goes on with the next lease's calls (parts received stay only while the
+#   machine is held). Afterwards put the figures of gpu_summary.json, the test counts of gpu-tests.log
+#   and what `pip check` said in install-*.log into the issue's note; a package the image holds in a
+#   version cuDF refuses goes into the next gpu_carry.py run: --device-has pip-freeze.txt --force NAME.
 set -uo pipefail
 
 PY=${PY:-python3}
@@ -140,5 +145,5 @@ case "$command" in
            for group in "$@"; do install_group "$group" || exit 1; done ;;
   bench) bench "$@" ;;
   test) run_tests "$@" ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,40p' "$0"; exit 2 ;;
 esac
