@@ -44,6 +44,10 @@ __all__ = [
     "new_frame",
     "concat",
     "from_pandas",
+    "token_ids",
+    "token_counts",
+    "csr_matrix",
+    "estimator",
 ]
 
 
@@ -126,6 +130,47 @@ class FrameOps:
         """A pandas frame or Series (a small result computed on the host) in this library."""
         return frame
 
+    # ---- text: whitespace tokens of a string Series (pyarrow compute here, nvtext on cuDF)
+    def token_ids(self, series: Any, vocabulary: Any) -> tuple[Any, Any]:
+        """Split every string on whitespace and look each token up in ``vocabulary``.
+
+        Returns ``(offsets, ids)``: int64 arrays, ``offsets`` of length ``len(series) + 1``
+        (document ``i`` owns ``ids[offsets[i]:offsets[i + 1]]``), ``ids`` the position of each
+        token in ``vocabulary`` or -1. A missing string has no tokens.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lists = pc.utf8_split_whitespace(_arrow_strings(series))
+        flat, parent = pc.list_flatten(lists), pc.list_parent_indices(lists)
+        kept = pc.not_equal(flat, "")  # leading/trailing blanks split into empty tokens
+        flat, parent = flat.filter(kept), parent.filter(kept).to_numpy(zero_copy_only=False)
+        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(parent, minlength=len(lists)), out=offsets[1:])
+        ids = pc.index_in(flat, value_set=pa.array(list(vocabulary), type=pa.large_string()))
+        return offsets, ids.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def token_counts(self, series: Any) -> Any:
+        """How often each whitespace token occurs in a string Series: a pandas Series token -> count."""
+        import pandas as pd
+        import pyarrow.compute as pc
+
+        flat = pc.list_flatten(pc.utf8_split_whitespace(_arrow_strings(series)))
+        counts = pc.value_counts(flat.filter(pc.not_equal(flat, "")))
+        return pd.Series(counts.field("counts").to_numpy(zero_copy_only=False).astype(np.int64),
+                         index=counts.field("values").to_pylist(), dtype="int64")
+
+    # ---- learners: sparse matrices and estimators of the library's array world
+    sparse_module = "scipy.sparse"
+    learner_module = "sklearn"
+
+    def csr_matrix(self, data: Any, indices: Any, indptr: Any, shape: tuple[int, int]) -> Any:
+        return importlib.import_module(self.sparse_module).csr_matrix((data, indices, indptr), shape=shape)
+
+    def estimator(self, path: str) -> Any:
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(f"{self.learner_module}.{module}"), name)
+
 
 class CudfOps(FrameOps):
     """cuDF: columns come out as CuPy arrays; NA becomes NaN on the way."""
@@ -162,6 +207,36 @@ class CudfOps(FrameOps):
 
     def from_pandas(self, frame: Any) -> Any:
         return self.module.from_pandas(frame)
+
+    def token_ids(self, series: Any, vocabulary: Any) -> tuple[Any, Any]:
+        """nvtext's ``tokenize_with_vocabulary``: a list column of ids, read as offsets + leaves."""
+        import cupy
+
+        from cudf.core.tokenize_vocabulary import TokenizeVocabulary
+
+        vocab = self.module.Series(list(vocabulary), dtype="str")
+        lists = TokenizeVocabulary(vocab).tokenize(series.fillna(""), delimiter=" ", default_id=-1)
+        lengths = lists.list.len().fillna(0).astype("int64").to_cupy()
+        offsets = cupy.zeros(lengths.shape[0] + 1, dtype=cupy.int64)
+        cupy.cumsum(lengths, out=offsets[1:])
+        return offsets, lists.list.leaves.astype("int64").to_cupy()
+
+    def token_counts(self, series: Any) -> Any:
+        tokens = series.dropna().str.tokenize(" ")
+        counts = tokens.value_counts().to_pandas()
+        counts.index = counts.index.astype(str).tolist()
+        return counts.astype("int64")
+
+    sparse_module = "cupyx.scipy.sparse"
+    learner_module = "cuml"
+
+
+def _arrow_strings(series: Any) -> Any:
+    """A pandas string Series (str, object or Arrow-backed) as one pyarrow string array (missing -> null)."""
+    import pyarrow as pa
+
+    arr = pa.array(series, type=pa.large_string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 _REGISTRY: dict[str, FrameOps] = {"pandas": FrameOps(), "numpy": FrameOps()}
@@ -257,3 +332,36 @@ def from_pandas(like: Any, frame: Any) -> Any:
     plan) and whose result goes back to the caller's library.
     """
     return ops(like).from_pandas(frame)
+
+
+def token_ids(series: Any, vocabulary: Any) -> tuple[Any, Any]:
+    """Whitespace tokens of a string Series as vocabulary positions: ``(offsets, ids)`` arrays.
+
+    ``offsets`` (int64, ``len(series) + 1``) bound each document's tokens in ``ids`` (int64,
+    -1 for a token not in ``vocabulary``); arrays of the Series' library (NumPy for pandas,
+    CuPy for cuDF, where nvtext tokenizes on the GPU).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> offsets, ids = token_ids(pd.Series(["good value", None, "bad"]), ["bad", "good"])
+    >>> offsets.tolist(), ids.tolist()
+    ([0, 2, 2, 3], [1, -1, 0])
+    """
+    return ops(series).token_ids(series, vocabulary)
+
+
+def token_counts(series: Any) -> Any:
+    """Occurrences of each whitespace token of a string Series (a pandas Series token -> count)."""
+    return ops(series).token_counts(series)
+
+
+def csr_matrix(like: Any, data: Any, indices: Any, indptr: Any, shape: tuple[int, int]) -> Any:
+    """A CSR sparse matrix of ``like``'s array world (SciPy for NumPy/pandas, CuPy for CuPy/cuDF)."""
+    return ops(like).csr_matrix(data, indices, indptr, shape)
+
+
+def estimator(like: Any, path: str) -> Any:
+    """The estimator class at ``path`` (``"linear_model.LogisticRegression"``) of ``like``'s learner
+    library: scikit-learn for NumPy/pandas inputs, cuML (same module paths) for CuPy/cuDF."""
+    return ops(like).estimator(path)
