@@ -7,9 +7,9 @@ deliveries and what customers write (:mod:`toolkit.datasets.reviews`):
 * **batch defects** of one sku -- ``damaged_batch`` (aspect *damage*), ``defective_batch``
   (*quality*) or, for apparel, ``sizing_defect`` (*size_fit*): bad units ship from the
   incident's first day for 2-6 weeks. Buyers of those units complain and return them; demand
-  starts to fall 5-10 days after the first bad unit shipped (word of mouth, ratings seen by
-  other shoppers), reaches 35-65 % of normal within a week, stays there until the bad batch is
-  gone plus that delay, and recovers over two weeks;
+  starts to fall 7-14 days after the first bad unit shipped (returns, word of mouth, the
+  product's average rating seen by other shoppers), reaches 35-65 % of normal within a week,
+  stays there until the bad batch is gone plus that delay, and recovers over two weeks;
 * **price increases** of one sku (``price_increase``, aspect *price*): the price rises by
   15-35 % for 3-8 weeks; demand reacts through the sku's price elasticity, from the first day;
 * **carrier problems** (``carrier_problem``, aspect *delivery*): one carrier is late by 2-5
@@ -27,7 +27,11 @@ Design choices
 * ``incident_rate`` (expected incidents per sku and year; carriers get one problem per year
   each at rate 1) defaults to 0: without incidents nothing here runs and every table keeps
   the rows it had before reviews existed, bit for bit.
-* Skus are drawn uniformly: an incident may hit a long-tail sku with few reviews, as in life.
+* The sku of an incident is drawn with weights growing like the square root of its
+  popularity (a sku that sells more goes through more batches and more price reviews);
+  long-tail skus still get some, with few reviews to reveal them. A draw that would start
+  within 30 days of the end of the sku's (or carrier's) previous incident is skipped, so
+  incidents of one sku or carrier never overlap and each stays identifiable.
 
 Examples
 --------
@@ -126,13 +130,19 @@ def draw_incidents(rng: np.random.Generator, world: dict, incident_rate: float) 
     price = np.ones((n_days, n_skus))
     defect = np.full((n_days, n_skus), -1, dtype=np.int8)
     truths: list[pd.DataFrame] = []
+    weight = np.sqrt(world["popularity"])
+    weight /= weight.sum()
+    busy_until = np.full(n_skus, -1)  # incidents of one sku do not overlap (nor follow within a month)
     for _ in range(rng.poisson(incident_rate * n_skus * years)):
-        sku = int(rng.integers(0, n_skus))
+        sku = int(rng.choice(n_skus, p=weight))
         first = int(rng.integers(7, max(8, n_days - 14)))
-        if rng.random() < 0.65:
+        batch = rng.random() < 0.65
+        if first <= busy_until[sku] + 30:
+            continue
+        if batch:
             kind = "sizing_defect" if category[sku] == "apparel" else str(rng.choice(["damaged_batch",
                                                                                      "defective_batch"]))
-            length, delay, depth = int(rng.integers(14, 43)), int(rng.integers(5, 11)), float(rng.uniform(0.35, 0.65))
+            length, delay, depth = int(rng.integers(14, 43)), int(rng.integers(7, 15)), float(rng.uniform(0.35, 0.65))
             factor, last = _batch_profile(n_days, first, length, delay, depth)
             demand[:, sku] *= factor
             bad = slice(first, min(n_days, first + length))
@@ -143,15 +153,20 @@ def draw_incidents(rng: np.random.Generator, world: dict, incident_rate: float) 
             last = min(n_days - 1, first + length - 1)
             price[first:last + 1, sku] *= rise
             magnitude = np.full(last - first + 1, rise)
+        busy_until[sku] = last
         n = last - first + 1
         truths.append(truth_frame("reviews", kind, n, sku=np.full(n, world["skus"][sku], dtype=object),
                                   date=dates.to_numpy()[first:last + 1], magnitude=magnitude))
     lanes = []
+    carrier_busy = np.full(len(CARRIERS), -1)
     for _ in range(rng.poisson(incident_rate * len(CARRIERS) * years)):
         carrier, first = int(rng.integers(0, len(CARRIERS))), int(rng.integers(7, max(8, n_days - 14)))
         length, extra = int(rng.integers(7, 22)), float(rng.integers(2, 6))
+        if first <= carrier_busy[carrier] + 30:
+            continue
         lanes += [(carrier, zone, first, length, extra) for zone in range(1, N_ZONES + 1)]
         last = min(n_days - 1, first + length - 1)
+        carrier_busy[carrier] = last
         n = last - first + 1
         truths.append(truth_frame("reviews", "carrier_problem", n, carrier=np.full(n, CARRIERS[carrier], dtype=object),
                                   date=dates.to_numpy()[first:last + 1], magnitude=np.full(n, extra)))

@@ -3,9 +3,9 @@
 Reviews are generated per block of skus from their own random stream
 (``numpy.random.default_rng([seed, 5, block])``), after the block's sales and shipments, so
 adding them changed no other table. Each order line (a sales row with units sold) gets a
-binomial number of reviews (8 % of units online, 3 % in stores, at most 99 per line); a
+binomial number of reviews (12 % of units online, 4 % in stores, at most 99 per line); a
 review is written some days after the purchase -- the delivery's actual days for online
-orders, plus a few days of use -- and reviews that would fall after the calendar's last day
+orders, plus a day or two of use -- and reviews that would fall after the calendar's last day
 are not written.
 
 What a review says:
@@ -15,8 +15,9 @@ What a review says:
   buyers do not talk about delivery), each positive or, 12 % of the time, negative;
 * the unit bought during a batch defect (:mod:`toolkit.datasets.incidents`) is complained
   about (its defect's aspect, negative) with probability 0.7; a price increase brings a price
-  complaint with probability 0.4; an online delivery ``d`` days late brings a delivery
-  complaint with probability ``min(0.9, 0.3 + 0.15 d)`` -- complaints come first in the text;
+  complaint with probability 0.5; an online delivery ``d >= 1`` days late brings a delivery
+  complaint with probability ``min(0.9, 0.05 + 0.12 (d - 1)^2)`` (a day late is common and
+  rarely mentioned, four days late nearly always) -- complaints come first in the text;
 * the text is assembled from phrase banks with varied phrasing, negation, connectives and
   noise (:class:`~toolkit.datasets.phrases.PhraseBank`);
 * ``rating`` (1-5) follows the clauses' polarity with noise: mostly 4-5 when all is well,
@@ -55,8 +56,8 @@ __all__ = ["REVIEW_COLUMNS", "block_reviews", "empty_reviews"]
 REVIEW_COLUMNS = ("review_id", "order_id", "review_ts", "sku", "location", "channel", "customer_id", "rating",
                   "text", "returned")
 """The columns of the reviews table, in order."""
-REVIEW_RATE_ONLINE = 0.08
-REVIEW_RATE_STORE = 0.03
+REVIEW_RATE_ONLINE = 0.12
+REVIEW_RATE_STORE = 0.04
 BASE_NEGATIVE = 0.12
 MAX_CLAUSES = 3
 _DELIVERY = ASPECTS.index("delivery")
@@ -133,7 +134,7 @@ def block_reviews(world: dict, block: int, seed: int, sales: pd.DataFrame, shipm
         actual = shipments["actual_days"].to_numpy().astype(np.int64)[at]
         travel[online] = actual + (shipments["ship_date"].to_numpy()[at] - dates.to_numpy()[day[online]]) // np.timedelta64(1, "D")
         late[online] = np.maximum(actual - shipments["promised_days"].to_numpy()[at], 0)
-    review_day = day + travel + rng.geometric(0.35, n) - 1
+    review_day = day + travel + rng.geometric(0.5, n) - 1
     seconds = rng.integers(0, 86_400, n)
 
     plan = world.get("incidents")
@@ -143,8 +144,8 @@ def block_reviews(world: dict, block: int, seed: int, sales: pd.DataFrame, shipm
         defect = plan.defect_aspect[day, sku]
         defective = (defect >= 0) & (rng.random(n) < 0.7)
         forced[np.flatnonzero(defective), defect[defective]] = True
-        forced[:, _PRICE] = (plan.price_factor[day, sku] > 1.0) & (rng.random(n) < 0.4)
-    forced[:, _DELIVERY] = (late > 0) & (rng.random(n) < np.minimum(0.9, 0.3 + 0.15 * late))
+        forced[:, _PRICE] = (plan.price_factor[day, sku] > 1.0) & (rng.random(n) < 0.5)
+    forced[:, _DELIVERY] = (late > 0) & (rng.random(n) < np.minimum(0.9, 0.05 + 0.12 * (late - 1) ** 2))
     category = world["products"]["category"].cat.codes.to_numpy().astype(np.int64)[sku]
     categories = [str(c) for c in world["products"]["category"].cat.categories]
     aspects, polarity = _clauses(rng, _aspect_weights(category, online, categories), forced)

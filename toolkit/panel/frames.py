@@ -44,9 +44,10 @@ __all__ = [
     "new_frame",
     "concat",
     "from_pandas",
+    "non_string_rows",
     "token_ids",
     "token_counts",
-    "csr_matrix",
+    "sparse",
     "estimator",
 ]
 
@@ -131,6 +132,16 @@ class FrameOps:
         return frame
 
     # ---- text: whitespace tokens of a string Series (pyarrow compute here, nvtext on cuDF)
+    def non_string_rows(self, series: Any) -> np.ndarray:
+        """Positions (NumPy int64) of values that are neither strings nor missing."""
+        kind = str(series.dtype)
+        if kind in ("str", "string") or kind.startswith("string"):
+            return np.array([], dtype=np.int64)
+        present = ~series.isna().to_numpy()
+        if kind == "object":
+            present &= ~series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        return np.flatnonzero(present).astype(np.int64)
+
     def token_ids(self, series: Any, vocabulary: Any) -> tuple[Any, Any]:
         """Split every string on whitespace and look each token up in ``vocabulary``.
 
@@ -164,8 +175,10 @@ class FrameOps:
     sparse_module = "scipy.sparse"
     learner_module = "sklearn"
 
-    def csr_matrix(self, data: Any, indices: Any, indptr: Any, shape: tuple[int, int]) -> Any:
-        return importlib.import_module(self.sparse_module).csr_matrix((data, indices, indptr), shape=shape)
+    @property
+    def sparse(self) -> Any:
+        """The sparse-matrix module of the library's arrays (``scipy.sparse`` or ``cupyx.scipy.sparse``)."""
+        return importlib.import_module(self.sparse_module)
 
     def estimator(self, path: str) -> Any:
         module, _, name = path.rpartition(".")
@@ -207,6 +220,11 @@ class CudfOps(FrameOps):
 
     def from_pandas(self, frame: Any) -> Any:
         return self.module.from_pandas(frame)
+
+    def non_string_rows(self, series: Any) -> np.ndarray:
+        if str(series.dtype) in ("object", "str", "string"):  # a cuDF object column holds strings only
+            return np.array([], dtype=np.int64)
+        return np.flatnonzero(series.notna().to_numpy()).astype(np.int64)
 
     def token_ids(self, series: Any, vocabulary: Any) -> tuple[Any, Any]:
         """nvtext's ``tokenize_with_vocabulary``: a list column of ids, read as offsets + leaves."""
@@ -356,9 +374,15 @@ def token_counts(series: Any) -> Any:
     return ops(series).token_counts(series)
 
 
-def csr_matrix(like: Any, data: Any, indices: Any, indptr: Any, shape: tuple[int, int]) -> Any:
-    """A CSR sparse matrix of ``like``'s array world (SciPy for NumPy/pandas, CuPy for CuPy/cuDF)."""
-    return ops(like).csr_matrix(data, indices, indptr, shape)
+def non_string_rows(series: Any) -> np.ndarray:
+    """Positions (NumPy) of the values of a Series that are neither strings nor missing."""
+    return ops(series).non_string_rows(series)
+
+
+def sparse(like: Any) -> Any:
+    """The sparse-matrix module of ``like``'s array world: ``scipy.sparse`` for NumPy/pandas,
+    ``cupyx.scipy.sparse`` for CuPy/cuDF (the same ``csr_matrix``/``coo_matrix``/``diags`` calls)."""
+    return ops(like).sparse
 
 
 def estimator(like: Any, path: str) -> Any:
