@@ -89,17 +89,17 @@ def detect_aspects(texts: Any, complaint_margin: float = 0.05) -> Any:
 
 
 def nmf_updates(X: Any, W: Any, H: Any, n_iter: int, update_H: bool = True) -> tuple[Any, Any]:
-    """Lee-Seung multiplicative updates of ``X ~ W @ H`` (Frobenius loss), ``n_iter`` times.
+    """Lee-Seung multiplicative updates of ``X ~ W @ H`` (Frobenius loss), ``n_iter`` times, ``W`` then ``H``
+    in each round (scikit-learn's order).
 
     ``X`` is a SciPy or CuPy sparse matrix (or a dense array), ``W`` and ``H`` non-negative
     arrays of the same library; with ``update_H=False`` only ``W`` moves (a transform).
     """
     xp = array_namespace(W)
     for _ in range(n_iter):
-        if update_H:
-            numerator = xp.asarray((X.T @ W).T)
-            H = H * numerator / xp.maximum((W.T @ W) @ H, _EPS)
         W = W * xp.asarray(X @ H.T) / xp.maximum(W @ (H @ H.T), _EPS)
+        if update_H:
+            H = H * xp.asarray((X.T @ W).T) / xp.maximum((W.T @ W) @ H, _EPS)
     return W, H
 
 

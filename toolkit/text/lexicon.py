@@ -47,7 +47,7 @@ ASPECT_TERMS: dict[str, tuple[str, ...]] = {
                "seal", "missing", "shattered"),
     "size_fit": ("size", "sizes", "sizing", "fit", "fits", "fitting", "small", "large", "big", "tight", "loose",
                  "short", "long", "narrow", "wide", "chart"),
-    "delivery": ("delivery", "delivered", "shipping", "shipped", "ship", "arrived", "arrive", "arrival", "courier",
+    "delivery": ("delivery", "delivered", "shipping", "shipped", "ship", "arrival", "courier",
                  "carrier", "package", "parcel", "tracking", "late", "delayed", "delay",
                  "forever", "waiting", "schedule", "early", "fast", "quick", "quickly", "slow"),
     "price": ("price", "priced", "prices", "pricey", "expensive", "overpriced", "cost", "costs", "money", "value",

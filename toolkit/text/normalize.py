@@ -3,7 +3,7 @@
 :func:`normalize` lower-cases, turns ``n't`` into `` not`` (so "didn't" negates like "did
 not"), drops apostrophes ("it's" -> "its"), keeps the emoticons ``:)`` / ``:(`` as the tokens
 ``emo_smile`` / ``emo_frown``, writes clause punctuation as tokens of its own (``.`` for
-``. :``, and ``, ; ! ?``), replaces every other character that is not a letter, digit or
+``. :``, and ``, ; ?``, every ``!`` on its own), replaces every other character that is not a letter, digit or
 underscore by a space and collapses blanks. It only uses string methods that pandas, cuDF
 and Dask share (``str.lower``, ``str.replace``), so it runs where the text is: pyarrow's
 RE2 kernels on pandas, cuDF's regex engine on the GPU.
@@ -21,7 +21,7 @@ Examples
 >>> import pandas as pd
 >>> from toolkit.text import normalize, tokenize
 >>> normalize(pd.Series(["Didn't fit :( ...but FAST delivery!!"])).tolist()
-['did not fit emo_frown . but fast delivery !']
+['did not fit emo_frown . but fast delivery ! !']
 >>> tokenize(pd.Series(["Great, thanks"])).tolist()
 [['great', ',', 'thanks']]
 """
@@ -45,7 +45,7 @@ _STEPS: tuple[tuple[str, str, bool], ...] = (
     ("n't", " not", False),
     ("'", "", False),
     (r"[.:]+", " . ", True),
-    (r"!+", " ! ", True),
+    ("!", " ! ", False),  # each one: VADER weighs up to four
     (r"\?+", " ? ", True),
     (r";+", " ; ", True),
     (r",+", " , ", True),

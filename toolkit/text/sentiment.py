@@ -175,7 +175,8 @@ class RatingModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, df: Any) -> Any:
         """Class probabilities (n, n_classes) in ``classes_`` order, an array of the text's library."""
-        return self.classifier_.predict_proba(self._matrix(df))
+        X = self._matrix(df)
+        return self.classifier_.predict_proba(X)
 
     def predict(self, df: Any) -> Any:
         """The most probable rating of each review (an array of the text's library)."""
