@@ -87,8 +87,25 @@ def surge_scores(complaints: Any, reviews: Any, window: int = 7, baseline: int =
     Returns
     -------
     (score, recent) : arrays (days, groups, aspects)
+
+    Raises
+    ------
+    DataValidationError
+        Arrays of other shapes, negative or non-finite counts, bad window sizes.
     """
-    xp = array_namespace(complaints)
+    if getattr(complaints, "ndim", None) != 3 or getattr(reviews, "ndim", None) != 2 \
+            or tuple(complaints.shape[:2]) != tuple(reviews.shape):
+        raise DataValidationError.for_parameter("complaints", "expected arrays (days, groups, aspects) and reviews "
+                                                              "(days, groups) of matching shape",
+                                                (getattr(complaints, "shape", None), getattr(reviews, "shape", None)))
+    xp = array_namespace(complaints, reviews)
+    for name, values in (("complaints", complaints), ("reviews", reviews)):
+        if not bool(xp.all(xp.isfinite(values))) or bool(xp.any(values < 0)):
+            raise DataValidationError.for_parameter(name, "counts must be finite and non-negative")
+    window = panel.check_int("window", window, minimum=1)
+    baseline = panel.check_int("baseline", baseline, minimum=1)
+    prior_reviews = panel.check_number("prior_reviews", prior_reviews, 0.0)
+    complaints, reviews = xp.astype(complaints, xp.float64), xp.astype(reviews, xp.float64)
     recent = _window_sum(xp, complaints, window)
     n_recent = _window_sum(xp, reviews, window)[..., None]
     base_c = _window_sum(xp, complaints, baseline, end_shift=window)
@@ -147,7 +164,7 @@ def complaint_alerts(reviews: Any, by: str | Sequence[str] = "sku", aspects: Seq
     keys = panel.as_list(by, "by")
     if not keys:
         raise DataValidationError.for_parameter("by", "names no column", by)
-    aspects = [str(a) for a in panel.as_list(list(aspects), "aspects")]
+    aspects = [str(a) for a in panel.as_list(aspects, "aspects")]
     if not aspects:
         raise DataValidationError.for_parameter("aspects", "names no aspect", aspects)
     complaint_cols = [f"complaint_{a}" for a in aspects]

@@ -65,15 +65,16 @@ def check_texts(texts: Any, param: str = "texts") -> Any:
     if not (hasattr(texts, "dtype") and hasattr(texts, "index")) or hasattr(texts, "columns"):
         raise DataValidationError.for_parameter(param, "expected a Series of strings (pandas, cuDF or Dask)",
                                                 type(texts).__name__)
+    kind = str(texts.dtype)
+    name = str(texts.name if texts.name is not None else param)
+    if not (kind in ("object", "str") or kind.startswith("string")):
+        panel.fail(name, f"expected strings, got dtype {kind}")
     if is_dask(texts):
-        if str(texts.dtype) not in ("object", "str", "string"):
-            raise DataValidationError.for_parameter(param, f"expected strings, got dtype {texts.dtype}", texts.name)
         return texts
     bad = frames.non_string_rows(texts)
     if bad.size:
         rows = frames.take(texts, bad[:panel.KEYS_SHOWN]).index.to_numpy().tolist()
-        panel.fail(str(texts.name if texts.name is not None else param),
-                   f"values that are not strings (dtype {texts.dtype}; rows shown)", int(bad.size), rows)
+        panel.fail(name, f"values that are not strings (dtype {kind}; rows shown)", int(bad.size), rows)
     return texts
 
 

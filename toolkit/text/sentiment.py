@@ -197,6 +197,7 @@ class RatingModel(ClassifierMixin, BaseEstimator):
         -------
         Series of float64, same library and index as ``df``.
         """
+        check_is_fitted(self, "classifier_")
         low, high = float(self.classes_[0]), float(self.classes_[-1])
         score = (self.expected_rating(df) - (low + high) / 2.0) / ((high - low) / 2.0)
         return _as_series(df[self.text_col], score, "sentiment")

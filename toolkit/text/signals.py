@@ -162,7 +162,7 @@ def review_signals(reviews: Any, panel_df: Any, by: str | Sequence[str] = "sku",
     by = panel.as_list(by, "by")
     if not by:
         raise DataValidationError.for_parameter("by", "names no column", by)
-    aspects = [str(a) for a in panel.as_list(list(aspects), "aspects")]
+    aspects = [str(a) for a in panel.as_list(aspects, "aspects")]
     complaint_cols = [f"complaint_{a}" for a in aspects]
     _check(reviews, panel_df, by, time_col, panel_time_col, sentiment_col, complaint_cols)
     lag = panel.check_int("lag", lag, minimum=1)
