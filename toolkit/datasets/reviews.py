@@ -15,7 +15,8 @@ What a review says:
   buyers do not talk about delivery), each positive or, 12 % of the time, negative;
 * the unit bought during a batch defect (:mod:`toolkit.datasets.incidents`) is complained
   about (its defect's aspect, negative) with probability 0.7; a price increase brings a price
-  complaint with probability 0.5; an online delivery ``d >= 1`` days late brings a delivery
+  complaint with probability ``min(0.8, 0.35 + 1.5 (f - 1))`` for a price ``f`` times the
+  usual (0.6-0.8 for a 15-35 % rise); an online delivery ``d >= 1`` days late brings a delivery
   complaint with probability ``min(0.9, 0.05 + 0.12 (d - 1)^2)`` (a day late is common and
   rarely mentioned, four days late nearly always) -- complaints come first in the text;
 * the text is assembled from phrase banks with varied phrasing, negation, connectives and
@@ -144,7 +145,8 @@ def block_reviews(world: dict, block: int, seed: int, sales: pd.DataFrame, shipm
         defect = plan.defect_aspect[day, sku]
         defective = (defect >= 0) & (rng.random(n) < 0.7)
         forced[np.flatnonzero(defective), defect[defective]] = True
-        forced[:, _PRICE] = (plan.price_factor[day, sku] > 1.0) & (rng.random(n) < 0.5)
+        rise = plan.price_factor[day, sku]
+        forced[:, _PRICE] = (rise > 1.0) & (rng.random(n) < np.minimum(0.8, 0.35 + 1.5 * (rise - 1.0)))
     forced[:, _DELIVERY] = (late > 0) & (rng.random(n) < np.minimum(0.9, 0.05 + 0.12 * (late - 1) ** 2))
     category = world["products"]["category"].cat.codes.to_numpy().astype(np.int64)[sku]
     categories = [str(c) for c in world["products"]["category"].cat.categories]

@@ -121,7 +121,7 @@ def surge_scores(complaints: Any, reviews: Any, window: int = 7, baseline: int =
 
 def complaint_alerts(reviews: Any, by: str | Sequence[str] = "sku", aspects: Sequence[str] = ASPECTS,
                      time_col: str = "review_ts", text_col: str = "text", sentiment_col: str = "sentiment",
-                     window: int = 10, baseline: int = 56, threshold: float = 3.0, min_complaints: int = 3,
+                     window: int = 14, baseline: int = 56, threshold: float = 3.0, min_complaints: int = 3,
                      min_days: int = 2, prior_reviews: float = 20.0, n_examples: int = 3) -> Any:
     """Incidents of surging complaints per ``by`` group and aspect, with example reviews.
 
@@ -134,7 +134,7 @@ def complaint_alerts(reviews: Any, by: str | Sequence[str] = "sku", aspects: Seq
     aspects : sequence of str
         Aspects to watch (``complaint_<a>`` columns).
     time_col, text_col, sentiment_col : str
-    window : int >= 1, default 10
+    window : int >= 1, default 14
         Days of the recent window; flags closer than this join one incident.
     baseline : int >= 1, default 56
         Days before the window that set the expected complaint share.

@@ -51,7 +51,7 @@ ASPECT_TERMS: dict[str, tuple[str, ...]] = {
                  "carrier", "package", "parcel", "tracking", "late", "delayed", "delay",
                  "forever", "waiting", "schedule", "early", "fast", "quick", "quickly", "slow"),
     "price": ("price", "priced", "prices", "pricey", "expensive", "overpriced", "cost", "costs", "money", "value",
-              "deal", "cheap", "affordable", "penny", "rip", "raised", "worth", "bargain"),
+              "deal", "cheap", "affordable", "penny", "rip", "raised", "increased", "worth", "bargain"),
     "service": ("service", "support", "staff", "refund", "refunds", "returns", "return", "seller", "helpful",
                 "unhelpful", "rude", "response", "answered", "replied", "help", "helped", "exchange"),
 }
@@ -65,7 +65,7 @@ DOMAIN_VALENCE: dict[str, float] = {
     "cracked": -1.6, "dented": -1.5, "dent": -1.3, "scratches": -1.2, "scratched": -1.3, "smashed": -1.9,
     "leaking": -1.5, "torn": -1.4, "missing": -1.2, "unhelpful": -1.8, "refused": -1.3, "stopped": -0.8,
     "damagd": -1.9, "off": -0.6, "wrong": -1.8, "nightmare": -2.3,
-    "shattered": -1.8, "poorly": -1.6, "disappointed": -2.0,
+    "shattered": -1.8, "poorly": -1.6, "disappointed": -2.0, "raised": -0.8, "increased": -0.6,
     # praise that it does not rate
     "fast": 1.4, "quick": 1.2, "quickly": 1.3, "early": 1.0, "sturdy": 1.6, "solid": 1.2, "intact": 1.2,
     "durable": 1.5, "affordable": 1.3, "comfortable": 1.5, "fits": 0.8, "accurate": 1.1, "bargain": 1.4,
