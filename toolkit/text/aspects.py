@@ -55,8 +55,9 @@ def aspect_columns(aspects: tuple[str, ...] = tuple(ASPECT_TERMS)) -> tuple[list
 def aspect_frame(like: Any, scores: LexiconScores, aspects: tuple[str, ...]) -> Any:
     """``like`` (a frame) with the mention and complaint columns of ``scores`` added."""
     mentions, complaints = aspect_columns(aspects)
-    columns = {name: scores.mention[:, a] for a, name in enumerate(mentions)}
-    columns.update({name: scores.complaint[:, a] for a, name in enumerate(complaints)})
+    xp = array_namespace(scores.mention)
+    columns = {name: xp.asarray(scores.mention[:, a], copy=True) for a, name in enumerate(mentions)}  # contiguous
+    columns.update({name: xp.asarray(scores.complaint[:, a], copy=True) for a, name in enumerate(complaints)})
     return frames.assign(like, columns)
 
 
