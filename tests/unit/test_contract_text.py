@@ -88,8 +88,8 @@ def test_review_signals_refuse_corrupted_reviews_or_count_them(reviews, kind, co
         kind = "drop_column"
     bad = corrupt(reviews, kind, column)
     call = lambda: text.review_signals(bad, _sales(bad))  # noqa: E731
-    if kind == "missing_key" or (kind == "nan" and column == "complaint_damage"):
-        out = call()  # a review without key is counted, not used; a NaN complaint flag is a missing flag
+    if kind == "missing_key":
+        out = call()  # a review without key is counted, not used
         assert out.n_reviews == out.n_used + out.n_missing + out.n_unmatched + out.n_late
         return
     if kind == "text" and column == "sku":

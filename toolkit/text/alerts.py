@@ -24,7 +24,8 @@ most negative complaints about that aspect written in the window before it was f
 the explanation a planner reads.
 
 Input policy: reviews with a missing timestamp or key are not used and are counted in the
-result's ``attrs["n_missing"]``; complaint columns are booleans (or 0/1).
+result's ``attrs["n_missing"]``; complaint columns are booleans (or 0/1) and, like sentiment,
+must be finite and present (refused by name otherwise).
 
 Examples
 --------
@@ -173,6 +174,7 @@ def complaint_alerts(reviews: Any, by: str | Sequence[str] = "sku", aspects: Seq
                           "in reviews (score them with toolkit.text.score_reviews)")
     panel.require_datetime(reviews, time_col)
     panel.require_numeric(reviews, [sentiment_col, *complaint_cols], "for complaint alerts")
+    panel.require_finite(reviews, [sentiment_col, *complaint_cols], keys, allow_nan=False, purpose="for complaint alerts")
     window = panel.check_int("window", window, minimum=1)
     baseline = panel.check_int("baseline", baseline, minimum=1)
     threshold = panel.check_number("threshold", threshold)

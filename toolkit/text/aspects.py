@@ -160,9 +160,8 @@ class TopicModel(TransformerMixin, BaseEstimator):
         n_iter = panel.check_int("max_iter", self.max_iter, minimum=1)
         panel.check_int("top_words", self.top_words, minimum=1)
         seed = panel.check_int("random_state", self.random_state, minimum=0)
-        self.vectorizer_ = TextVectorizer(max_features=self.max_features, min_count=self.min_count,
-                                          bigram_buckets=0).fit(texts)
-        X = self.vectorizer_.transform(texts)
+        self.vectorizer_ = TextVectorizer(max_features=self.max_features, min_count=self.min_count, bigram_buckets=0)
+        X = self.vectorizer_.fit_transform(texts)
         xp = array_namespace(X.data)
         n_docs, n_words = X.shape
         if n_words < k or n_docs < k:

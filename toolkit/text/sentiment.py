@@ -159,8 +159,8 @@ class RatingModel(ClassifierMixin, BaseEstimator):
         if classes.size < 2:
             panel.fail(self.rating_col, f"needs at least two distinct ratings to learn from, got {classes.tolist()}")
         self.vectorizer_ = TextVectorizer(max_features=self.max_features, min_count=self.min_count,
-                                          bigram_buckets=self.bigram_buckets).fit(texts)
-        X = self.vectorizer_.transform(texts)
+                                          bigram_buckets=self.bigram_buckets)
+        X = self.vectorizer_.fit_transform(texts)
         LogisticRegression = frames.estimator(ratings, "linear_model.LogisticRegression")
         self.classifier_ = LogisticRegression(C=C, max_iter=max_iter).fit(X, xp.astype(ratings, xp.int64))
         self.classes_ = classes.astype(np.int64)

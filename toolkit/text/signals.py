@@ -25,7 +25,8 @@ Input policy: reviews with a missing timestamp or key are not used and are count
 (``n_missing``), so are reviews whose group is not in the panel (``n_unmatched``) and reviews
 too late to reach any row (``n_late``); a day without reviews has count 0, mean sentiment 0
 and shares 0 (the EWMs carry the last information); a group with no review yet reads 0
-everywhere. Sentiment must be finite (NaN/inf are refused, naming the column).
+everywhere. Sentiment and complaint flags must be finite and present (NaN/inf are refused,
+naming the column): one would poison every later value of its group.
 
 Examples
 --------
@@ -123,7 +124,7 @@ def _check(reviews: Any, table: Any, by: list[str], time_col: str, panel_time_co
     panel.require_datetime(reviews, time_col)
     panel.require_datetime(table, panel_time_col)
     panel.require_numeric(reviews, [sentiment_col, *complaint_cols], "for review signals")
-    panel.require_finite(reviews, [sentiment_col], by, allow_nan=False, purpose="for review signals")
+    panel.require_finite(reviews, [sentiment_col, *complaint_cols], by, allow_nan=False, purpose="for review signals")
     panel.require_not_null(table, [*by, panel_time_col], by, "to place review signals")
 
 

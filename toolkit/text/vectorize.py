@@ -123,6 +123,15 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
 
     def fit(self, texts: Any, y: Any = None) -> "TextVectorizer":
         """Learn the vocabulary and the idf weights of ``texts`` (a Series of strings)."""
+        self._fit_raw(texts)
+        return self
+
+    def fit_transform(self, texts: Any, y: Any = None) -> Any:
+        """:meth:`fit` then :meth:`transform`, tokenising ``texts`` once."""
+        return self._weigh(self._fit_raw(texts))
+
+    def _fit_raw(self, texts: Any) -> Any:
+        """Fit, and return the raw count matrix of ``texts`` the idf was learned from."""
         self._check_params()
         text = normalize(texts)
         counts = frames.token_counts(text)
@@ -137,13 +146,17 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         n = raw.shape[0]
         df = xp.asarray(xp.bincount(raw.indices, minlength=self.n_features_out_), dtype=xp.float64)
         self.idf_ = (xp.log((1.0 + n) / (1.0 + df)) + 1.0) if self.idf else xp.ones_like(df)
-        return self
+        return raw
 
     def transform(self, texts: Any) -> Any:
         """CSR matrix (n_docs, ``n_features_out_``) of the texts' weighted, unit-length rows."""
         check_is_fitted(self, "vocabulary_")
         check_texts(texts)
-        raw = term_matrix(encode(texts, self.vocabulary_), self.n_features_out_, int(self.bigram_buckets))
+        return self._weigh(term_matrix(encode(texts, self.vocabulary_), self.n_features_out_,
+                                       int(self.bigram_buckets)))
+
+    def _weigh(self, raw: Any) -> Any:
+        """Sublinear tf x idf, rows scaled to unit length (``raw`` is modified)."""
         xp = array_namespace(raw.data)
         raw.data = (1.0 + xp.log(raw.data)) * xp.take(xp.asarray(self.idf_), raw.indices)
         norms = xp.sqrt(xp.asarray(raw.multiply(raw).sum(axis=1)).reshape(-1))
