@@ -19,7 +19,8 @@ micro-batch, :meth:`BucketedMonitor.apply`:
    for its bucket to close.
 
 A subclass says which event columns are summed (:meth:`summed`), what a bucket's value is
-(:meth:`bucket_value`), and what to alert on (:meth:`open_alerts`, :meth:`closed_alerts`);
+(:meth:`bucket_value`), and what to alert on (:meth:`open_flags` with :meth:`open_alert_frame`,
+:meth:`closed_alerts`); an open bucket's alert names the event that tipped it over;
 each (series, bucket) alerts at most once (an ``alerted`` flag per open bucket).
 
 Warm start: :meth:`fit_buckets` appends a history of bucket values (series on the bucket
@@ -78,20 +79,40 @@ def span_ns(value: Any, param: str) -> int:
 
 
 class OpenGroups:
-    """The (series, open bucket) pairs a micro-batch touched, with the first arrival and last event time of each."""
+    """The (series, open bucket) pairs a micro-batch touched, and their events in arrival order.
 
-    def __init__(self, slots: np.ndarray, buckets: np.ndarray, arrival: np.ndarray, time: np.ndarray, n_open: int):
+    Attributes
+    ----------
+    slots, buckets : int64 arrays (g,)
+    order : int64 array (m,)
+        The batch's events grouped by pair, in arrival order within a pair.
+    starts : int64 array (g + 1,)
+        Pair ``i`` holds ``order[starts[i]:starts[i + 1]]``.
+    sums : float array (g, n_summed)
+        What the batch added to each pair.
+    """
+
+    def __init__(self, slots: np.ndarray, buckets: np.ndarray, summed: np.ndarray, n_open: int):
         cells = slots * n_open + buckets % n_open
-        order = np.argsort(cells, kind="stable")
-        ordered = cells[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.shape[0] else np.zeros(0, int)
-        self.slots = slots[order][starts]
-        self.buckets = buckets[order][starts]
-        self.arrival = np.minimum.reduceat(arrival[order], starts) if starts.shape[0] else np.zeros(0)
-        self.time = np.maximum.reduceat(time[order], starts) if starts.shape[0] else np.zeros(0, dtype=np.int64)
+        self.order = np.argsort(cells, kind="stable")
+        ordered = cells[self.order]
+        heads = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.shape[0] else np.zeros(0, int)
+        self.starts = np.r_[heads, ordered.shape[0]].astype(np.int64)
+        self.slots = slots[self.order][heads]
+        self.buckets = buckets[self.order][heads]
+        self.sums = np.add.reduceat(summed[self.order], heads, axis=0) if heads.shape[0] \
+            else np.zeros((0, summed.shape[1]))
+        self.counts = np.diff(self.starts)
 
     def __len__(self) -> int:
         return int(self.slots.shape[0])
+
+    def events_of(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For pairs ``groups``: (event rows in arrival order, the pair index of each, its rank within the pair)."""
+        first, size = self.starts[groups], self.counts[groups]
+        pair = np.repeat(np.arange(groups.shape[0]), size)
+        rank = np.arange(pair.shape[0]) - np.repeat(np.cumsum(size) - size, size)
+        return self.order[np.repeat(first, size) + rank], pair, rank
 
 
 class BucketedMonitor:
@@ -152,9 +173,14 @@ class BucketedMonitor:
         """A bucket's value per series from its sums (m, n_summed) and event counts (m,)."""
         raise NotImplementedError
 
-    def open_alerts(self, groups: OpenGroups, values: np.ndarray, counts: np.ndarray) -> list[pd.DataFrame]:
-        """Alerts on the running values of open buckets touched by a micro-batch."""
-        return []
+    def open_flags(self, slots: np.ndarray, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(abnormal?, score) of the running values of open buckets; no alert on open buckets by default."""
+        return np.zeros(slots.shape[0], dtype=bool), np.full(slots.shape[0], np.nan)
+
+    def open_alert_frame(self, slots: np.ndarray, buckets: np.ndarray, times: np.ndarray, values: np.ndarray,
+                         counts: np.ndarray, score: np.ndarray, arrival: np.ndarray) -> pd.DataFrame:
+        """The alerts of flagged open buckets (``times``/``arrival``: of the event that tipped each)."""
+        raise NotImplementedError
 
     def closed_alerts(self, bucket: int, slots: np.ndarray, values: np.ndarray, counts: np.ndarray,
                       arrival: float) -> list[pd.DataFrame]:
@@ -193,16 +219,24 @@ class BucketedMonitor:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ----------------------------------------------------------------- scoring helpers
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """The scale baselines and z-scores are computed on (identity here; square root for counts)."""
+        return values
+
+    def untransform(self, values: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`transform`."""
+        return values
+
     def robust_z(self, slots: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Robust z of ``values`` against each series' baseline (NaN without enough history)."""
-        z = scaled_deviation(values, self.center[slots], self.scale[slots])
+        z = scaled_deviation(self.transform(values), self.center[slots], self.scale[slots])
         return np.where(self.history_n[slots] >= self.min_history, z, np.nan)
 
     def _refresh_baseline(self, slots: np.ndarray) -> None:
         if slots.shape[0] == 0:
             return
         width = self.baseline_window
-        hist = self.windows.last(slots, width)
+        hist = self.transform(self.windows.last(slots, width))
         bounds = np.arange(0, slots.shape[0] * width + 1, width, dtype=np.int64)
         center, scale = robust_scale(hist.reshape(-1, 1), bounds)
         self.center[slots] = center[:, 0]
@@ -232,14 +266,45 @@ class BucketedMonitor:
         for bucket in range(step.closed_before, step.closed_after):
             now = buckets == bucket
             self.open.add(slots[now], buckets[now], summed[now])
+            if bool(now.any()):  # its events came while it was open: check them as such, then close it
+                alerts += self._open_alerts(OpenGroups(slots[now], buckets[now], summed[now], self.clock.n_open),
+                                            arrival[now], times[now], summed[now])
             alerts += self.close_bucket(bucket, trigger)
         self.open.add(slots[open_rows], buckets[open_rows], summed[open_rows])
         if bool(open_rows.any()):
-            groups = OpenGroups(slots[open_rows], buckets[open_rows], arrival[open_rows], times[open_rows],
-                                self.clock.n_open)
-            sums, counts = self.open.peek(groups.slots, groups.buckets)
-            alerts += self.open_alerts(groups, self.bucket_value(sums, counts), counts)
+            groups = OpenGroups(slots[open_rows], buckets[open_rows], summed[open_rows], self.clock.n_open)
+            alerts += self._open_alerts(groups, arrival[open_rows], times[open_rows], summed[open_rows])
         return alerts, step.late
+
+    def _open_alerts(self, groups: OpenGroups, arrival: np.ndarray, times: np.ndarray, summed: np.ndarray
+                     ) -> list[pd.DataFrame]:
+        """Check the running values of the open buckets touched; an alert names the event that tipped it."""
+        sums, counts = self.open.peek(groups.slots, groups.buckets)
+        values = self.bucket_value(sums, counts)
+        col = groups.buckets % self.clock.n_open
+        flags, score = self.open_flags(groups.slots, values, counts)
+        hit = np.flatnonzero(flags & ~self.alerted[groups.slots, col])
+        if hit.shape[0] == 0:
+            return []
+        self.alerted[groups.slots[hit], col[hit]] = True
+        # replay the pair's events in arrival order from the sums before the batch: the first that flags
+        rows, pair, rank = groups.events_of(hit)
+        before_sums = sums[hit] - groups.sums[hit]
+        before_counts = counts[hit] - groups.counts[hit]
+        running = np.cumsum(summed[rows], axis=0)
+        heads = np.flatnonzero(rank == 0)
+        offset = np.zeros((heads.shape[0], running.shape[1]))
+        offset[1:] = running[heads[1:] - 1]
+        running -= offset[pair]
+        run_counts = before_counts[pair] + rank + 1
+        run_flags, _ = self.open_flags(groups.slots[hit][pair], self.bucket_value(before_sums[pair] + running,
+                                                                                  run_counts), run_counts)
+        m = rows.shape[0]
+        first = np.minimum.reduceat(np.where(run_flags, np.arange(m), m), heads)
+        last = np.r_[heads[1:], m] - 1
+        tipped = rows[np.where(first < m, first, last)]
+        return [self.open_alert_frame(groups.slots[hit], groups.buckets[hit], times[tipped], values[hit], counts[hit],
+                                      score[hit], arrival[tipped])]
 
     def close_bucket(self, bucket: int, arrival: float) -> list[pd.DataFrame]:
         """Close ``bucket``: append a row to every started series, check it, refresh baselines."""
@@ -255,11 +320,14 @@ class BucketedMonitor:
         return alerts
 
     def flush(self, time_ns: int | None = None, arrival: float = float("nan")) -> list[pd.DataFrame]:
-        """Close every bucket the watermark reaches at ``time_ns`` (default: all buckets seen)."""
+        """Close the buckets a watermark of ``time_ns`` closes (default: the largest event time seen,
+        as if no late event were to come: every bucket that ended by then; the bucket still running
+        stays open)."""
         if not self.clock.started:
             return []
         if time_ns is None:
-            time_ns = (self.clock.max_time // self.freq_ns + 1) * self.freq_ns + self.clock.lateness_ns
+            time_ns = self.clock.max_time
+        time_ns = int(time_ns) + self.clock.lateness_ns
         before, after = self.clock.close_through(int(time_ns))
         alerts: list[pd.DataFrame] = []
         for bucket in range(before, after):

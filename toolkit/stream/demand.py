@@ -13,13 +13,16 @@ Alerts
   bucket's final value.) A bucket that closes before its spike was caught (its events came
   in the closing batch) is checked once more on its final value.
 * ``demand_drop`` -- when a bucket closes with abnormally few units for a series that
-  usually sells at least ``min_units`` (a drop can only be told once the bucket is over).
+  usually sells at least ``drop_min_units`` (a drop can only be told once the bucket is over).
 
 "Abnormal" is decided by ``method``, from the detector registry of :mod:`toolkit.anomaly`:
 
 * ``"robust_z"`` (default): the rule of :class:`toolkit.anomaly.RobustZ` on each series' own
-  history -- ``z = (units - median) / (1.4826 MAD)`` over its last ``baseline_window``
-  buckets, abnormal when ``|z| > threshold`` (3.5);
+  history -- ``z = (u - median) / (1.4826 MAD)`` over its last ``baseline_window`` buckets,
+  abnormal when ``|z| > threshold`` (3), with ``u`` the *square root* of the units
+  (``transform="sqrt"``, default): order counts have a spread that grows with their level,
+  and on the square-root scale a drop from 8 to 1 unit is as clear as a rise from 8 to 30
+  (on the raw scale the drop would hide inside the spread);
 * ``"ecod"`` / ``"copod"``: the native detector is fitted at :meth:`DemandMonitor.fit` on
   two features of every history row of the last ``train_buckets`` buckets -- the robust z and
   ``log1p(units) - log1p(median)`` -- and scores each micro-batch's rows with
@@ -27,7 +30,8 @@ Alerts
   ``contamination``), high or low by the sign of z.
 
 Either way a series alerts only with ``min_history`` buckets of history and a spike only
-from ``min_units`` units; the robust scale has a floor of ``min_scale`` units.
+from ``min_units`` units; the robust scale has a floor of ``min_scale`` (0.5 on the
+square-root scale: the spread of the root of a Poisson count).
 
 Forecasts
 ---------
@@ -35,7 +39,8 @@ After each closed bucket every series gets a forecast of the next bucket: ``mode
 on the streamed features when a regressor was given to :meth:`DemandMonitor.fit` (fitted
 there on the history's features; rows with a missing feature fall back to the baseline),
 else the baseline -- the first EWM feature of the spec, else its shortest rolling mean, else
-the robust median. The band is ``forecast -+ z_(band) * robust scale`` (clipped at 0).
+the robust median. The band is ``forecast -+ z_(band) * robust scale`` on the transformed
+scale, mapped back (clipped at 0); ``sigma`` is its spread in units.
 
 Examples
 --------
@@ -61,7 +66,7 @@ from toolkit.anomaly import make_detector
 from toolkit.errors import DataValidationError
 from toolkit.features import FeatureSpec
 from toolkit.stream.alerts import make_alerts
-from toolkit.stream.bucketed import BucketedMonitor, OpenGroups
+from toolkit.stream.bucketed import BucketedMonitor
 from toolkit.stream.schema import ORDERS, EventSchema, time_ns
 
 __all__ = ["DemandMonitor", "DEFAULT_SPEC", "METHODS"]
@@ -84,15 +89,21 @@ class DemandMonitor(BucketedMonitor):
     lateness : str, default "1h"
         Allowed lateness behind the largest order time.
     method : {"robust_z", "ecod", "copod"}
-    threshold : float, default 3.5
+    threshold : float, default 3
         Robust z cut of ``"robust_z"``.
     contamination : float, default 0.005
         Share of history rows ECOD/COPOD treat as outliers (sets their ``threshold_``).
     baseline_window : int, default 28
     min_history : int, default 7
     min_units : float, default 3
-        Spikes need at least these units; drops need a median of at least these units.
-    min_scale : float, default 1
+        Spikes need at least these units.
+    drop_min_units : float, default 8
+        Drops are told only for series whose median is at least this (below it an empty day
+        is ordinary).
+    min_scale : float, default 0.5
+        Floor of the robust scale, on the transformed scale.
+    transform : {"sqrt", "none"}, default "sqrt"
+        Scale of the baselines and z-scores.
     band : float in (0, 1), default 0.9
         Coverage of the forecast band.
     train_buckets : int, default 56
@@ -107,14 +118,17 @@ class DemandMonitor(BucketedMonitor):
     """
 
     def __init__(self, spec: FeatureSpec | None = None, freq: Any = "D", lateness: Any = "1h",
-                 method: str = "robust_z", threshold: float = 3.5, contamination: float = 0.005,
-                 baseline_window: int = 28, min_history: int = 7, min_units: float = 3.0, min_scale: float = 1.0,
-                 band: float = 0.9, train_buckets: int = 56, schema: EventSchema = ORDERS):
+                 method: str = "robust_z", threshold: float = 3.0, contamination: float = 0.005,
+                 baseline_window: int = 28, min_history: int = 7, min_units: float = 3.0,
+                 drop_min_units: float = 8.0, min_scale: float = 0.5,
+                 transform: str = "sqrt", band: float = 0.9, train_buckets: int = 56, schema: EventSchema = ORDERS):
+        self.root = panel.check_choice("transform", transform, ("sqrt", "none")) == "sqrt"
         super().__init__(schema, DEFAULT_SPEC if spec is None else spec, freq, lateness, baseline_window,
                          min_history, min_scale, threshold)
         self.method = panel.check_choice("method", method, METHODS)
         self.contamination = panel.check_number("contamination", contamination, 0.0, 0.5, low_open=True)
         self.min_units = panel.check_number("min_units", min_units, 0.0)
+        self.drop_min_units = panel.check_number("drop_min_units", drop_min_units, 0.0)
         self.band_z = float(ndtri(0.5 + panel.check_number("band", band, 0.0, 1.0, low_open=True,
                                                            high_open=True) / 2.0))
         self.train_buckets = panel.check_int("train_buckets", train_buckets, minimum=1)
@@ -135,7 +149,17 @@ class DemandMonitor(BucketedMonitor):
 
     def slot_arrays(self) -> dict[str, tuple[Any, Any]]:
         return {**super().slot_arrays(), "forecast": (np.float64, np.nan), "lower": (np.float64, np.nan),
-                "upper": (np.float64, np.nan)}
+                "upper": (np.float64, np.nan), "sigma": (np.float64, np.nan)}
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.maximum(values, 0.0)) if self.root else values
+
+    def untransform(self, values: np.ndarray) -> np.ndarray:
+        return np.square(values) if self.root else values
+
+    def usual(self, slots: np.ndarray) -> np.ndarray:
+        """The robust median of each series' recent buckets, in units."""
+        return self.untransform(self.center[slots])
 
     # ----------------------------------------------------------------- warm start
     def fit(self, history: Any, time_col: str = "date", target_col: str = "units", model: Any = None
@@ -219,7 +243,7 @@ class DemandMonitor(BucketedMonitor):
 
     # ----------------------------------------------------------------- scoring
     def _log_ratio(self, slots: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.log1p(np.maximum(values, 0.0)) - np.log1p(np.maximum(self.center[slots], 0.0))
+        return np.log1p(np.maximum(values, 0.0)) - np.log1p(np.maximum(self.usual(slots), 0.0))
 
     def _abnormal(self, slots: np.ndarray, values: np.ndarray, direction: int) -> tuple[np.ndarray, np.ndarray]:
         """(flags, scores) of ``values`` of ``slots``: abnormally high (direction 1) or low (-1)."""
@@ -234,16 +258,13 @@ class DemandMonitor(BucketedMonitor):
             score[known] = np.asarray(self.detector.decision_function(X), dtype=np.float64)
         return known & (direction * z > 0) & (score > float(self.detector.threshold_)), score
 
-    def open_alerts(self, groups: OpenGroups, values: np.ndarray, counts: np.ndarray) -> list[pd.DataFrame]:
-        slots = groups.slots
-        fresh = ~self.alerted[slots, groups.buckets % self.clock.n_open] & (values >= self.min_units)
+    def open_flags(self, slots: np.ndarray, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         flags, score = self._abnormal(slots, values, 1)
-        hit = np.flatnonzero(flags & fresh)
-        if hit.shape[0] == 0:
-            return []
-        self.alerted[slots[hit], groups.buckets[hit] % self.clock.n_open] = True
-        return [self._alerts("demand_spike", slots[hit], groups.buckets[hit], groups.time[hit], score[hit],
-                             values[hit], "so far", groups.arrival[hit])]
+        return flags & (values >= self.min_units), score
+
+    def open_alert_frame(self, slots: np.ndarray, buckets: np.ndarray, times: np.ndarray, values: np.ndarray,
+                         counts: np.ndarray, score: np.ndarray, arrival: np.ndarray) -> pd.DataFrame:
+        return self._alerts("demand_spike", slots, buckets, times, score, values, "so far", arrival)
 
     def closed_alerts(self, bucket: int, slots: np.ndarray, values: np.ndarray, counts: np.ndarray,
                       arrival: float) -> list[pd.DataFrame]:
@@ -252,7 +273,7 @@ class DemandMonitor(BucketedMonitor):
         up, up_score = self._abnormal(slots, values, 1)
         up &= ~self.alerted[slots, bucket % self.clock.n_open] & (values >= self.min_units)
         down, down_score = self._abnormal(slots, values, -1)
-        down &= self.center[slots] >= self.min_units
+        down &= self.usual(slots) >= self.drop_min_units
         for kind, hit, score, when in (("demand_spike", up, up_score, "in the bucket"),
                                        ("demand_drop", down, down_score, "in the bucket")):
             rows = np.flatnonzero(hit)
@@ -263,7 +284,7 @@ class DemandMonitor(BucketedMonitor):
 
     def _alerts(self, kind: str, slots: np.ndarray, buckets: np.ndarray, times: np.ndarray, score: np.ndarray,
                 values: np.ndarray, when: str, arrival: np.ndarray) -> pd.DataFrame:
-        center = self.center[slots]
+        center = self.usual(slots)
         z = self.robust_z(slots, values)
         starts = pd.to_datetime(buckets * self.freq_ns, unit="ns")
         reason = [f"{v:g} units {when} from {s:%Y-%m-%d %H:%M}; usual {c:.1f} (robust z {zz:+.1f})"
@@ -297,7 +318,7 @@ class DemandMonitor(BucketedMonitor):
         out = np.full(slots.shape[0], np.nan)
         for name in names:
             out = np.where(np.isnan(out), feats[name], out)
-        return np.where(np.isnan(out), self.center[slots], out)
+        return np.where(np.isnan(out), self.usual(slots), out)
 
     def after_close(self, bucket: int, slots: np.ndarray) -> None:
         self.forecast_bucket = bucket + 1
@@ -311,9 +332,12 @@ class DemandMonitor(BucketedMonitor):
                 point[ok] = np.asarray(self.model.predict(X[ok]), dtype=np.float64)
         point = np.maximum(point, 0.0)
         spread = self.band_z * self.scale[slots]
+        middle = self.transform(point)
         self.forecast[slots] = point
-        self.lower[slots] = np.maximum(point - spread, 0.0)
-        self.upper[slots] = point + spread
+        self.lower[slots] = np.where(middle - spread > 0, self.untransform(np.maximum(middle - spread, 0.0)), 0.0)
+        self.upper[slots] = self.untransform(middle + spread)
+        # spread in units: the delta method through the square root (d u^2 = 2 u du)
+        self.sigma[slots] = 2.0 * np.maximum(middle, 0.5) * self.scale[slots] if self.root else self.scale[slots]
 
     def forecasts(self) -> pd.DataFrame:
         """Per series: keys, the open bucket's start, its ``forecast`` and band, and the units ``so_far``."""

@@ -294,7 +294,7 @@ class StreamEngine:
         demand = self.demand
         self._forecast_seen = demand.forecast_bucket
         buckets_per_day = 86_400 * 10**9 / demand.freq_ns
-        self.inventory.use_forecasts(demand.registry, demand.forecast, demand.scale, buckets_per_day)
+        self.inventory.use_forecasts(demand.registry, demand.forecast, demand.sigma, buckets_per_day)
 
     def _emit(self, alerts: pd.DataFrame, dead: list[pd.DataFrame], done: float) -> None:
         if len(alerts):
@@ -347,7 +347,8 @@ class StreamEngine:
         duration : float, optional
             Seconds of wall time.
         flush : bool, default True
-            When the source is exhausted, close every bucket seen (alerts on the last buckets).
+            When the source is exhausted, close every bucket that ended by the last event time
+            (no late event is to come); the bucket still running stays open.
         resume : bool, default False
             Restore the last checkpoint first and resume the source after its offsets.
 
@@ -413,7 +414,8 @@ class StreamEngine:
             self.save_checkpoint(source)
 
     def flush(self, time_ns: int | None = None) -> pd.DataFrame:
-        """Close the buckets of every bucketed monitor through ``time_ns`` (default: all seen); emit alerts."""
+        """Close the buckets every bucketed monitor's watermark would close at event time ``time_ns``
+        (default: each one's largest event time); emit the alerts."""
         alerts = []
         for monitor in self.monitors.values():
             if isinstance(monitor, BucketedMonitor):

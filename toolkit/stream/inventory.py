@@ -19,9 +19,10 @@ Per (sku, warehouse):
 * **reorder point** -- :func:`toolkit.decisions.inventory.reorder_point` with a
   cycle-service-level target over lead time + review period; the plan orders up to
   ``reorder point + cover_days`` of demand whenever the position is at or below it;
-* **stock-out risk** -- a ``stockout_risk`` alert (at most one per series and day) when the
-  position is below the reorder point *and* the projected stock does not cover the mean
-  demand over the lead time: without an order now, the shelf is likely to run empty.
+* **stock-out risk** -- a ``stockout_risk`` alert (at most one per series and day) when even
+  the position (projected stock plus what is on order) does not cover the mean demand over
+  the lead time: an order placed now arrives after the shelf is expected to run empty. (A
+  position merely below the reorder point is the plan's ordinary ``"order"`` status.)
 
 A count older than (or as old as) the last one applied is *stale*: it is handed back to the
 engine, which reports it (a count describes the stock at its time; applying it after a newer
@@ -317,7 +318,7 @@ class InventoryMonitor:
     def _check_stock(self, slots: np.ndarray, times: np.ndarray, arrival: np.ndarray) -> list[pd.DataFrame]:
         plan = self._plan_rows(slots)
         need = plan["mean"] * plan["lead"]
-        risk = plan["ok"] & (plan["position"] < plan["rop"]) & (plan["projected"] < need)
+        risk = plan["ok"] & (plan["position"] < need)
         day = times // _DAY
         risk &= self.arrays["alerted_day"][slots] != day
         hit = np.flatnonzero(risk)
@@ -325,14 +326,14 @@ class InventoryMonitor:
             return []
         self.arrays["alerted_day"][slots[hit]] = day[hit]
         spread = np.sqrt(np.maximum(plan["var"][hit] * plan["lead"][hit], 1e-12))
-        score = (need[hit] - plan["projected"][hit]) / spread
-        reason = [f"projected {p:.0f} on hand covers {p / max(m, 1e-9):.1f} days of {m:.1f}/day, lead time {lt:g} days; "
-                  f"position {q:.0f} below reorder point {r:.0f}: order {o:.0f}"
+        score = (need[hit] - plan["position"][hit]) / spread
+        reason = [f"position {q:.0f} (projected on hand {p:.0f}) covers {q / max(m, 1e-9):.1f} days of {m:.1f}/day, "
+                  f"lead time {lt:g} days; reorder point {r:.0f}: order {o:.0f}"
                   for p, m, lt, q, r, o in zip(plan["projected"][hit].tolist(), plan["mean"][hit].tolist(),
                                                plan["lead"][hit].tolist(), plan["position"][hit].tolist(),
                                                plan["rop"][hit].tolist(), plan["order"][hit].tolist())]
         return [make_alerts("stockout_risk", self.stream, self.registry.labels(slots[hit]), event_time=times[hit],
-                            score=score, value=plan["projected"][hit], expected=need[hit], reason=reason,
+                            score=score, value=plan["position"][hit], expected=need[hit], reason=reason,
                             bucket=day[hit], arrival=arrival[hit])]
 
     def _shrink_alerts(self, slots: np.ndarray, times: np.ndarray, shrink: np.ndarray, expected: np.ndarray,

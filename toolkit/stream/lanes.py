@@ -34,7 +34,7 @@ import pandas as pd
 from toolkit import panel
 from toolkit.features import FeatureSpec
 from toolkit.stream.alerts import make_alerts
-from toolkit.stream.bucketed import BucketedMonitor, OpenGroups
+from toolkit.stream.bucketed import BucketedMonitor
 from toolkit.stream.schema import SHIPMENTS, EventSchema, time_ns
 
 __all__ = ["CarrierMonitor"]
@@ -112,22 +112,18 @@ class CarrierMonitor(BucketedMonitor):
         self.fit_buckets({k: means[k].to_numpy() for k in keys}, means["_b"].to_numpy(), means["_d"].to_numpy())
         return self
 
-    def _flagged(self, slots: np.ndarray, values: np.ndarray, counts: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    def open_flags(self, slots: np.ndarray, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = self.robust_z(slots, values)
-        return np.flatnonzero(fresh & np.isfinite(z) & (z > self.threshold) & (counts >= self.min_shipments))
+        return np.isfinite(z) & (z > self.threshold) & (counts >= self.min_shipments), z
 
-    def open_alerts(self, groups: OpenGroups, values: np.ndarray, counts: np.ndarray) -> list[pd.DataFrame]:
-        slots, col = groups.slots, groups.buckets % self.clock.n_open
-        hit = self._flagged(slots, values, counts, ~self.alerted[slots, col])
-        if hit.shape[0] == 0:
-            return []
-        self.alerted[slots[hit], col[hit]] = True
-        return [self._alerts(slots[hit], groups.buckets[hit], groups.time[hit], values[hit], counts[hit],
-                             groups.arrival[hit])]
+    def open_alert_frame(self, slots: np.ndarray, buckets: np.ndarray, times: np.ndarray, values: np.ndarray,
+                         counts: np.ndarray, score: np.ndarray, arrival: np.ndarray) -> pd.DataFrame:
+        return self._alerts(slots, buckets, times, values, counts, arrival)
 
     def closed_alerts(self, bucket: int, slots: np.ndarray, values: np.ndarray, counts: np.ndarray,
                       arrival: float) -> list[pd.DataFrame]:
-        hit = self._flagged(slots, values, counts, ~self.alerted[slots, bucket % self.clock.n_open])
+        flags, _ = self.open_flags(slots, values, counts)
+        hit = np.flatnonzero(flags & ~self.alerted[slots, bucket % self.clock.n_open])
         if hit.shape[0] == 0:
             return []
         m = hit.shape[0]
