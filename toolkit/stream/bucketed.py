@@ -297,14 +297,14 @@ class BucketedMonitor:
         offset[1:] = running[heads[1:] - 1]
         running -= offset[pair]
         run_counts = before_counts[pair] + rank + 1
-        run_flags, _ = self.open_flags(groups.slots[hit][pair], self.bucket_value(before_sums[pair] + running,
-                                                                                  run_counts), run_counts)
+        run_values = self.bucket_value(before_sums[pair] + running, run_counts)
+        run_flags, run_score = self.open_flags(groups.slots[hit][pair], run_values, run_counts)
         m = rows.shape[0]
         first = np.minimum.reduceat(np.where(run_flags, np.arange(m), m), heads)
-        last = np.r_[heads[1:], m] - 1
-        tipped = rows[np.where(first < m, first, last)]
-        return [self.open_alert_frame(groups.slots[hit], groups.buckets[hit], times[tipped], values[hit], counts[hit],
-                                      score[hit], arrival[tipped])]
+        at = np.where(first < m, first, np.r_[heads[1:], m] - 1)  # the tipping event of each pair
+        tipped = rows[at]
+        return [self.open_alert_frame(groups.slots[hit], groups.buckets[hit], times[tipped], run_values[at],
+                                      run_counts[at], run_score[at], arrival[tipped])]
 
     def close_bucket(self, bucket: int, arrival: float) -> list[pd.DataFrame]:
         """Close ``bucket``: append a row to every started series, check it, refresh baselines."""
