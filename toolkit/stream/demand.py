@@ -134,6 +134,7 @@ class DemandMonitor(BucketedMonitor):
         self.train_buckets = panel.check_int("train_buckets", train_buckets, minimum=1)
         self.detector = None
         self.model = None
+        self._model_to_fit = None
         self.forecast_bucket = None
         self._training: list[tuple] = []
 
@@ -200,7 +201,7 @@ class DemandMonitor(BucketedMonitor):
         buckets = time_ns(history[time_col]) // self.freq_ns
         frame = pd.DataFrame({**{k: history[k].astype(str).to_numpy() for k in keys}, "_b": buckets, "_v": units})
         grouped = frame.groupby([*keys, "_b"], sort=False)["_v"].sum(min_count=1).reset_index()
-        self.model = model
+        self.model, self._model_to_fit = None, model
         train = self.train_buckets if (self.method != "robust_z" or model is not None) else 0
         self._training = []
         self.fit_buckets({k: grouped[k].to_numpy() for k in keys}, grouped["_b"].to_numpy(),
@@ -210,7 +211,8 @@ class DemandMonitor(BucketedMonitor):
 
     def training_rows(self, slots: np.ndarray, values: np.ndarray) -> None:
         z = self.robust_z(slots, values)
-        features = self._feature_matrix(slots, self._next_bucket_of(slots)) if self.model is not None else None
+        wanted = getattr(self, "_model_to_fit", None) is not None
+        features = self._feature_matrix(slots, self._next_bucket_of(slots)) if wanted else None
         self._training.append((z, self._log_ratio(slots, values), values, features))
 
     def _next_bucket_of(self, slots: np.ndarray) -> int:
@@ -230,14 +232,15 @@ class DemandMonitor(BucketedMonitor):
                                f"(min_history={self.min_history}) to fit on", int(ok.sum()))
             self.detector = make_detector(self.method, contamination=self.contamination).fit(
                 np.column_stack([z[ok], ratio[ok]]))
-        if self.model is not None:
+        model, self._model_to_fit = self._model_to_fit, None
+        if model is not None:
             X = np.concatenate([r[3] for r in rows]) if rows else np.zeros((0, len(self.windows.spec.feature_names)))
             y = np.concatenate([r[2] for r in rows]) if rows else np.zeros(0)
             ok = np.isfinite(X).all(axis=1) & np.isfinite(y)
             if int(ok.sum()) < 2:
                 raise DataValidationError.for_parameter("model", "fewer than 2 history rows with every feature "
                                                                  "to fit it on", int(ok.sum()))
-            self.model.fit(X[ok], y[ok])
+            self.model = model.fit(X[ok], y[ok])
         n = self.registry.n
         self.after_close(self.clock.closed - 1, np.arange(n))
 
