@@ -104,6 +104,8 @@ class KafkaSource(Source):
         self._by_topic = {t: n for n, t in self.topics.items()}
         self.timeout = panel.check_number("timeout", timeout, 0.0)
         self._resume: dict[tuple[str, int], int] = {}
+        self.commit_failures = 0
+        self.last_commit_error = ""
         if isinstance(consumer, Mapping):
             consumer = _kafka().Consumer(consumer_config(consumer))
         if not all(hasattr(consumer, m) for m in ("subscribe", "consume", "commit", "close")):
@@ -144,12 +146,25 @@ class KafkaSource(Source):
                           payloads=payloads)
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
-        """Commit ``offset + 1`` (the next message to read) of every partition the engine has applied."""
-        tp = _kafka().TopicPartition
-        parts = [tp(self.topics[name], int(part), int(offset) + 1) for (name, part), offset in offsets.items()
-                 if name in self.topics]
+        """Commit ``offset + 1`` (the next message to read) of every partition the engine has applied.
+
+        Only partitions assigned to this consumer are committed (others belong to another member
+        of the group, or to none yet). A commit the broker refuses (the group rebalancing) is
+        counted in ``commit_failures`` and not retried: the checkpoint, not the group, is what
+        a restarted engine resumes from, and the next commit carries the offsets again.
+        """
+        kafka = _kafka()
+        owned = {(tp.topic, tp.partition) for tp in self.consumer.assignment()} \
+            if hasattr(self.consumer, "assignment") else None
+        parts = [kafka.TopicPartition(self.topics[name], int(part), int(offset) + 1)
+                 for (name, part), offset in offsets.items()
+                 if name in self.topics and (owned is None or (self.topics[name], int(part)) in owned)]
         if parts:
-            self.consumer.commit(offsets=parts, asynchronous=False)
+            try:
+                self.consumer.commit(offsets=parts, asynchronous=False)
+            except kafka.KafkaException as err:
+                self.commit_failures += 1
+                self.last_commit_error = str(err)
 
     def close(self) -> None:
         self.consumer.close()
