@@ -8,7 +8,9 @@
 * the latest alerts (type, keys, event time, score, reason);
 * a sparkline of one demand series -- its last closed buckets, the units of the running bucket
   so far, and the forecast of that bucket with its band -- for the series picked in
-  ``controls["series"]`` (a dropdown of the series that alerted, latest first).
+  ``controls["series"]`` (a dropdown of the series that alerted, latest first). Drawing it
+  costs about 0.1 s, which the engine waits for, so while the stream runs it is redrawn at
+  most every ``image_s`` seconds (at once when another series is picked).
 
 The widgets (``ipywidgets``) are imported when the dashboard is first shown, never by
 ``import toolkit.stream``. :meth:`LiveDashboard.snapshot_html` renders the same content as
@@ -93,7 +95,9 @@ class LiveDashboard:
     width : int, default 28
         Closed buckets in the sparkline.
     refresh_s : float, default 0.5
-        Least time between redraws while the stream runs.
+        Least time between redraws of the text while the stream runs.
+    image_s : float, default 2
+        Least time between redraws of the sparkline while the stream runs.
 
     Attributes
     ----------
@@ -108,7 +112,8 @@ class LiveDashboard:
         ``engine`` is not a StreamEngine, or a bad parameter.
     """
 
-    def __init__(self, engine: Any, max_alerts: int = 12, width: int = 28, refresh_s: float = 0.5):
+    def __init__(self, engine: Any, max_alerts: int = 12, width: int = 28, refresh_s: float = 0.5,
+                 image_s: float = 2.0):
         from toolkit.stream.engine import StreamEngine
 
         if not isinstance(engine, StreamEngine):
@@ -117,12 +122,15 @@ class LiveDashboard:
         self.max_alerts = panel.check_int("max_alerts", max_alerts, minimum=1)
         self.width = panel.check_int("width", width, minimum=2)
         self.refresh_s = panel.check_number("refresh_s", refresh_s, 0.0)
+        self.image_s = panel.check_number("image_s", image_s, 0.0)
+        self._last_image = 0.0
         self.demand = next((m for m in engine.monitors.values() if isinstance(m, DemandMonitor)), None)
         self.alerts = pd.DataFrame(columns=list(_SHOWN))
         self._recent: deque = deque(maxlen=200)  # (done, events, p50, p99)
         self._events = 0
         self._last_draw = 0.0
         self._widget = None
+        self._quiet = False
         self.controls: dict[str, Any] = {}
         self.stats: dict[str, Any] = {}
         engine.listeners.append(self.on_batch)
@@ -136,7 +144,7 @@ class LiveDashboard:
             fresh = report.alerts.iloc[::-1]
             self.alerts = pd.concat([fresh, self.alerts], ignore_index=True).head(self.max_alerts * 20)
         if self._widget is not None and time.time() - self._last_draw >= self.refresh_s:
-            self.update()
+            self.update(image=time.time() - self._last_image >= self.image_s)
 
     def _stats(self) -> dict[str, Any]:
         window = [r for r in self._recent if r[0] >= time.time() - 5.0] or list(self._recent)[-5:]
@@ -212,13 +220,14 @@ class LiveDashboard:
             self._status_w = w.HTML()
             self._table_w = w.HTML()
             self._image_w = w.Image(format="png")
-            self.controls["series"].observe(lambda _: self.update(), names="value")
+            self.controls["series"].observe(lambda _: None if self._quiet else self.update(image=True),
+                                            names="value")
             self._widget = w.VBox([self._status_w, self.controls["series"], self._image_w, self._table_w])
             self.update()
         return self._widget
 
-    def update(self) -> None:
-        """Recompute the figures and redraw the widgets."""
+    def update(self, image: bool = True) -> None:
+        """Recompute the figures and redraw the widgets (the sparkline too when ``image``)."""
         self.stats = self._stats()
         self._last_draw = time.time()
         if self._widget is None:
@@ -227,13 +236,18 @@ class LiveDashboard:
         options = self.series_options()
         if list(dropdown.options) != options:
             keep = dropdown.value if dropdown.value in options else (options[0] if options else None)
-            dropdown.options = options
-            dropdown.value = keep
+            self._quiet = True  # new options must not trigger a redraw from inside this one
+            try:
+                dropdown.options = options
+                dropdown.value = keep
+            finally:
+                self._quiet = False
         self._status_w.value = self._status()
         self._table_w.value = self._alert_table()
-        view = self._series_view(dropdown.value)
+        view = self._series_view(dropdown.value) if image else None
         if view is not None:
             self._image_w.value = sparkline_png(**view)
+            self._last_image = time.time()
 
     def snapshot_html(self, series: str | None = None) -> str:
         """The dashboard as static HTML (status, sparkline as an inline PNG, alerts) for a report.

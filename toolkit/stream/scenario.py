@@ -42,7 +42,7 @@ from toolkit import panel
 from toolkit.backend import to_host
 from toolkit.errors import DataValidationError
 
-__all__ = ["Scenario", "retail_scenario", "split_orders", "warm_monitors", "TRUTH_KEYS"]
+__all__ = ["Scenario", "retail_scenario", "split_orders", "warm_monitors", "stockouts_after", "TRUTH_KEYS"]
 
 _DAY = pd.Timedelta(days=1)
 TRUTH_KEYS = {"demand_spike": ["sku", "location"], "demand_drop": ["sku", "location"],
@@ -332,6 +332,30 @@ def _inject_bad_orders(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timest
         bad.append(row)
     if bad:
         out = pd.concat([out, pd.DataFrame(bad)], ignore_index=True)
+    return out
+
+
+def stockouts_after(data: Any, scenario: Scenario) -> pd.DataFrame:
+    """Whether each (sku, warehouse) ran out of stock in the lead time after the replayed days.
+
+    A stock-out is a day, after the last replayed day and within the sku's lead time, on which
+    a location the warehouse serves started with no stock (``sales.stockout``): what a
+    ``stockout_risk`` alert at the end of the replay predicts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sku``, ``warehouse``, ``stocked_out`` (bool), ``days_checked``.
+    """
+    sales = to_host(data.sales)
+    first = scenario.start + int((scenario.end - scenario.start) // _DAY) * _DAY  # the day after the full days
+    frame = pd.DataFrame({"sku": sales["sku"].astype(str), "location": sales["location"].astype(str),
+                          "date": sales["date"], "stockout": sales["stockout"].astype(bool)})
+    frame["warehouse"] = frame["location"].map(scenario.warehouse_of)
+    lead = frame["sku"].map(scenario.lead_times).fillna(7.0)
+    after = (frame["date"] >= first) & (frame["date"] < first + pd.to_timedelta(lead, "D"))
+    out = frame[after].groupby(["sku", "warehouse"], as_index=False).agg(stocked_out=("stockout", "any"),
+                                                                         days_checked=("date", "nunique"))
     return out
 
 
