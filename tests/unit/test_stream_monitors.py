@@ -211,6 +211,23 @@ def test_carrier_baseline_is_the_lanes_median_and_mad_and_a_slow_day_alerts():
     assert alert.value == 3.0 and alert.zone == "3"
 
 
+def test_carrier_alerts_do_not_depend_on_the_batching_though_a_mean_moves_both_ways():
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 2, (30, 4))
+    history = _deliveries(30, 4, lambda d, i: float(noise[d, i]))
+    history["ship_date"] = history["delivered_ts"].dt.normalize()
+    # three late deliveries, then on-time ones pulling the day's mean back under the threshold
+    day = _deliveries(1, 10, lambda d, i: 3.0 if i < 3 else 0.0, start="2024-03-02")
+    runs = []
+    for size in (1, 1000):
+        alerts = MemorySink()
+        StreamEngine([CarrierMonitor().fit(history)], alerts=alerts, max_batch=size).run(
+            ReplaySource({"shipments": day}), flush=False)
+        runs.append(alerts.frame()[["alert_id", "event_time", "value"]])
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert runs[1]["event_time"].tolist() == [day["delivered_ts"].iloc[2]]
+
+
 # ----------------------------------------------------------------------------- scoring alerts
 
 

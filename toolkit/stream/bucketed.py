@@ -138,6 +138,10 @@ class BucketedMonitor:
     """
 
     stream = ""
+    monotone = True
+    """Whether a bucket's running value only moves one way as events come (a sum of non-negative
+    quantities): then checking it at the end of a micro-batch finds every crossing. A mean is not
+    monotone: every event of the batch is checked (what a one-event-at-a-time engine would see)."""
 
     def __init__(self, schema: EventSchema, spec: FeatureSpec, freq: Any, lateness: Any, baseline_window: int,
                  min_history: int, min_scale: float, threshold: float):
@@ -282,11 +286,14 @@ class BucketedMonitor:
         sums, counts = self.open.peek(groups.slots, groups.buckets)
         values = self.bucket_value(sums, counts)
         col = groups.buckets % self.clock.n_open
-        flags, score = self.open_flags(groups.slots, values, counts)
-        hit = np.flatnonzero(flags & ~self.alerted[groups.slots, col])
+        fresh = ~self.alerted[groups.slots, col]
+        if self.monotone:
+            flags, _ = self.open_flags(groups.slots, values, counts)
+            hit = np.flatnonzero(flags & fresh)
+        else:
+            hit = np.flatnonzero(fresh)
         if hit.shape[0] == 0:
             return []
-        self.alerted[groups.slots[hit], col[hit]] = True
         # replay the pair's events in arrival order from the sums before the batch: the first that flags
         rows, pair, rank = groups.events_of(hit)
         before_sums = sums[hit] - groups.sums[hit]
@@ -301,7 +308,11 @@ class BucketedMonitor:
         run_flags, run_score = self.open_flags(groups.slots[hit][pair], run_values, run_counts)
         m = rows.shape[0]
         first = np.minimum.reduceat(np.where(run_flags, np.arange(m), m), heads)
-        at = np.where(first < m, first, np.r_[heads[1:], m] - 1)  # the tipping event of each pair
+        tipped_pairs = first < m  # pairs some event of the batch tipped over
+        if not bool(tipped_pairs.any()):
+            return []
+        hit, at = hit[tipped_pairs], first[tipped_pairs]
+        self.alerted[groups.slots[hit], col[hit]] = True
         tipped = rows[at]
         return [self.open_alert_frame(groups.slots[hit], groups.buckets[hit], times[tipped], run_values[at],
                                       run_counts[at], run_score[at], arrival[tipped])]

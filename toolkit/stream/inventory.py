@@ -24,6 +24,12 @@ Per (sku, warehouse):
   the lead time: an order placed now arrives after the shelf is expected to run empty. (A
   position merely below the reorder point is the plan's ordinary ``"order"`` status.)
 
+Stock-out risk is judged on the projected stock at the end of each micro-batch (the projection
+only falls between two counts, so no crossing is missed) and at most once per series and day.
+The engine applies a poll's counts before its orders, so the orders a count already includes
+are not taken off again; a micro-batch that spans a count is judged after it. A stream replayed
+so fast that one micro-batch spans hours therefore sees fewer intraday risks than a live one.
+
 A count older than (or as old as) the last one applied is *stale*: it is handed back to the
 engine, which reports it (a count describes the stock at its time; applying it after a newer
 one would move the stock back).

@@ -66,6 +66,8 @@ class CarrierMonitor(BucketedMonitor):
         A parameter out of range.
     """
 
+    monotone = False  # a running mean delay moves both ways
+
     def __init__(self, freq: Any = "D", lateness: Any = "1h", threshold: float = 3.5, min_shipments: int = 3,
                  baseline_window: int = 28, min_history: int = 5, min_scale: float = 0.25,
                  schema: EventSchema = SHIPMENTS):

@@ -46,6 +46,7 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any, Mapping
 
@@ -106,7 +107,7 @@ class IncrementalWindows:
                 "spec", "exogenous columns cannot be streamed (their future values are unknown); "
                         "use a spec without exog", list(spec.exog))
         self.spec = spec
-        self.xp = np if xp is None else xp
+        self._xp_name = "numpy" if xp is None else xp.__name__
         self.shift = spec.rolling_shift
         self.windows = dict(spec.rolling)
         self.min_periods = {w: (w if spec.min_periods is None else spec.min_periods) for w in self.windows}
@@ -117,6 +118,11 @@ class IncrementalWindows:
         self.capacity = 0
         self._arrays: dict[str, Any] = {}
         self.grow(max(int(capacity), 1))
+
+    @property
+    def xp(self) -> Any:
+        """The array module the state lives in (``numpy`` or ``cupy``; kept by name, so the state copies)."""
+        return importlib.import_module(self._xp_name)
 
     # ----------------------------------------------------------------- storage
     def _layout(self) -> dict[str, tuple[tuple, Any, float]]:
