@@ -8,10 +8,10 @@
    alerts, and the share of the time the engine was busy. A rate the engine cannot sustain
    shows as latency that keeps growing (the backlog).
 2. **Redis**: a ``redis-server`` on loopback (the Debian package; skipped without it), a
-   producer process adding the order lines to a Redis stream at each of ``--redis-rates``
-   (pipelined ``XADD``), the engine reading through a consumer group; latency from the entry's
-   ``XADD`` time. Then the drain rate of a backlog of every order line. Producer, server and
-   engine share the machine's cores.
+   producer process adding the replay's events (one JSON entry per event, three streams
+   interleaved in time) at each of ``--redis-rates`` (pipelined ``XADD``), the engine reading
+   through a consumer group; latency from the entry's ``XADD`` time. Then the drain rate of a
+   backlog of every event. Producer, server and engine share the machine's cores.
 3. **Batch recompute**: what it costs to refresh the same state from scratch -- every
    feature of the spec on the whole history (``build_features``) and the robust baselines of
    every series -- against the incremental cost of one micro-batch and of one closed bucket.
@@ -40,11 +40,15 @@ warnings.filterwarnings("ignore", category=RuntimeWarning)
 
 _PRODUCER = """
 import sys, pandas as pd, redis
-from toolkit.stream.redis_io import publish
-from toolkit.stream.schema import ORDERS
-frame = pd.read_parquet(sys.argv[2])
-publish(redis.Redis(port=int(sys.argv[1])), "orders", frame, ORDERS, chunk=500, rate=float(sys.argv[3]))
+from toolkit.stream.redis_io import publish_streams
+from toolkit.stream.schema import INVENTORY, ORDERS, SHIPMENTS
+client = redis.Redis(port=int(sys.argv[1]))
+streams = {name: (pd.read_parquet(f"{sys.argv[2]}/{name}.parquet"), schema)
+           for name, schema in (("orders", ORDERS), ("inventory", INVENTORY), ("shipments", SHIPMENTS))}
+rate = float(sys.argv[3])
+publish_streams(client, streams, chunk=max(50, int(rate / 100)), rate=None if rate <= 0 else rate)
 """
+_KEYS = {"orders": "orders", "inventory": "inventory", "shipments": "shipments"}
 
 
 def _ms(seconds: float) -> str:
@@ -97,18 +101,40 @@ def _redis_server():
     return proc, port, workdir
 
 
+def _first_events(scenario, n: int) -> dict:
+    """The first ``n`` events of the replay (every stream, in event-time order)."""
+    import pandas as pd
+
+    cols = {"orders": "order_ts", "inventory": "ts", "shipments": "delivered_ts"}
+    stamps = pd.concat([f[cols[k]].rename("t") for k, f in scenario.events.items()]).sort_values()
+    cut = stamps.iloc[min(n, len(stamps)) - 1]
+    return {k: f[f[cols[k]] <= cut].drop(columns=["arrival_ts"], errors="ignore").reset_index(drop=True)
+            for k, f in scenario.events.items()}
+
+
+def _consume(client, monitors, group: str, total: int, limit: float):
+    from toolkit.stream import MemorySink, StreamEngine
+    from toolkit.stream.redis_io import RedisStreamSource
+
+    engine = StreamEngine(copy.deepcopy(monitors), alerts=MemorySink(), max_batch=20_000)
+    source = RedisStreamSource(client, _KEYS, group=group, consumer="bench", block_ms=20)
+    while sum(client.xlen(k) for k in _KEYS.values()) == 0:  # the clock starts with the first event
+        time.sleep(0.01)
+    start = time.time()
+    reports = []
+    while sum(engine.counts.get(k, {}).get("applied", 0) + engine.counts.get(k, {}).get("late", 0)
+              for k in _KEYS) < total and time.time() - start < limit:
+        reports.append(engine.run(source, duration=1.0, flush=False))
+    return reports, time.time() - start
+
+
 def bench_redis(scenario, monitors, rates: list[float], seconds: float) -> None:
     import redis
-
-    from toolkit.stream import MemorySink, StreamEngine
-    from toolkit.stream.redis_io import RedisStreamSource, publish
-    from toolkit.stream.schema import ORDERS
 
     proc, port, workdir = _redis_server()
     if proc is None:
         print("== Redis: skipped (redis-server is not installed; Debian package redis-server) ==")
         return
-    orders = scenario.events["orders"]
     try:
         client = redis.Redis(port=port)
         for _ in range(200):
@@ -117,35 +143,28 @@ def bench_redis(scenario, monitors, rates: list[float], seconds: float) -> None:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        path = os.path.join(workdir, "orders.parquet")
-        print(f"== Redis streams (orders only: {len(orders):,} order lines; producer, redis-server and engine "
-              "share the cores) ==")
-        for rate in rates:
-            n = min(len(orders), int(rate * seconds))
-            orders.iloc[:n].to_parquet(path)
-            client.delete("orders")
-            engine = StreamEngine(copy.deepcopy(monitors), alerts=MemorySink(), max_batch=20_000)
-            source = RedisStreamSource(client, {"orders": "orders"}, group=f"g{rate:.0f}", consumer="bench",
-                                       block_ms=20)
-            producer = subprocess.Popen([sys.executable, "-c", _PRODUCER, str(port), path, str(rate)],
-                                        env={**os.environ, "PYTHONPATH": os.getcwd()})
-            start = time.time()
-            reports = []
-            while engine.counts.get("orders", {}).get("applied", 0) < n and time.time() - start < seconds * 4 + 30:
-                reports.append(engine.run(source, duration=1.0, flush=False))
-            producer.wait()
-            _print_merged(f"{rate:,.0f}/s", reports, time.time() - start)
-        client.delete("orders")
-        publish(client, "orders", orders, ORDERS)
-        engine = StreamEngine(copy.deepcopy(monitors), alerts=MemorySink(), max_batch=20_000)
-        source = RedisStreamSource(client, {"orders": "orders"}, group="drain", consumer="bench", block_ms=20)
-        start = time.time()
-        reports = []
-        while engine.counts.get("orders", {}).get("applied", 0) < len(orders) and time.time() - start < 300:
-            reports.append(engine.run(source, duration=1.0, flush=False))
-        elapsed = time.time() - start
-        print(f"{'backlog drain':>14s}  {len(orders):>8,d} events  {len(orders) / elapsed:>10,.0f} ev/s  "
-              "(latency is the time spent queued: not a latency figure)")
+        print("== Redis streams (orders, counts and deliveries, one JSON entry per event, XADD pipelined by a "
+              "producer process; producer, redis-server and engine share the cores) ==")
+        for rate in [*rates, 0.0]:
+            n = scenario.n_events if rate <= 0 else min(scenario.n_events, int(rate * seconds))
+            events = _first_events(scenario, n)
+            for name, frame in events.items():
+                frame.to_parquet(os.path.join(workdir, f"{name}.parquet"))
+            total = sum(len(f) for f in events.values())
+            client.delete(*_KEYS.values())
+            if rate <= 0:  # a backlog: everything published first, then drained
+                subprocess.run([sys.executable, "-c", _PRODUCER, str(port), workdir, "0"], check=True,
+                               env={**os.environ, "PYTHONPATH": os.getcwd()})
+            producer = None if rate <= 0 else subprocess.Popen(
+                [sys.executable, "-c", _PRODUCER, str(port), workdir, str(rate)],
+                env={**os.environ, "PYTHONPATH": os.getcwd()})
+            reports, elapsed = _consume(client, monitors, f"g{rate:.0f}", total, seconds * 4 + 60)
+            if producer is not None:
+                producer.wait()
+                _print_merged(f"{rate:,.0f}/s", reports, elapsed)
+            else:
+                print(f"{'backlog drain':>14s}  {total:>8,d} events  {total / elapsed:>10,.0f} ev/s  (latency is "
+                      "the time spent queued: not a latency figure)", flush=True)
         client.close()
     finally:
         proc.terminate()

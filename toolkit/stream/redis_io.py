@@ -44,7 +44,7 @@ from toolkit.stream.schema import EventBatch, EventSchema
 from toolkit.stream.sinks import Sink
 from toolkit.stream.sources import DEFAULT_SCHEMAS, Source, schema_table
 
-__all__ = ["RedisStreamSource", "RedisStreamSink", "publish", "entry_offset", "FIELD"]
+__all__ = ["RedisStreamSource", "RedisStreamSink", "publish", "publish_streams", "entry_offset", "FIELD"]
 
 FIELD = b"e"
 """The entry field holding the JSON event."""
@@ -157,8 +157,9 @@ class RedisStreamSource(Source):
         return self._by_key[key.decode() if isinstance(key, bytes) else str(key)]
 
     def _batch(self, name: str, entries: list) -> EventBatch:
-        ids = [entry_id for entry_id, _ in entries]
-        offsets = np.fromiter((entry_offset(i) for i in ids), dtype=np.int64, count=len(ids))
+        ids = [entry_id if isinstance(entry_id, bytes) else str(entry_id).encode() for entry_id, _ in entries]
+        parts = np.array(b" ".join(ids).replace(b"-", b" ").split()).astype(np.int64).reshape(-1, 2)
+        offsets = (parts[:, 0] << _SEQ_BITS) | parts[:, 1]
         payloads = [fields.get(FIELD, fields.get(FIELD.decode(), b"")) if isinstance(fields, dict) else b""
                     for _, fields in entries]
         columns, errors = decode_messages(payloads, self.schemas[name])
@@ -223,6 +224,8 @@ def publish(client: Any, key: str, frame: Any, schema: EventSchema, chunk: int =
     rate : float, optional
         Events per second to pace the writes at (default: as fast as Redis takes them).
 
+    See :func:`publish_streams` for several streams interleaved in time order.
+
     Returns
     -------
     int
@@ -248,3 +251,41 @@ def publish(client: Any, key: str, frame: Any, schema: EventSchema, chunk: int =
             pipe.xadd(key, {FIELD: message})
         pipe.execute()
     return len(messages)
+
+
+def publish_streams(client: Any, streams: Mapping[str, tuple[Any, EventSchema]], chunk: int = 5_000,
+                    rate: float | None = None) -> int:
+    """Add the events of several streams, interleaved in event-time order, each to its Redis key.
+
+    Parameters
+    ----------
+    streams : mapping Redis key -> (frame, schema)
+    chunk, rate
+        As in :func:`publish` (``rate`` counts the events of every stream).
+
+    Returns
+    -------
+    int
+        Entries added.
+    """
+    _check_client(client)
+    chunk = panel.check_int("chunk", chunk, minimum=1)
+    rate = None if rate is None else panel.check_number("rate", rate, 0.0, low_open=True)
+    keys, messages, times = [], [], []
+    for key, (frame, schema) in streams.items():
+        encoded = encode_frame(frame, schema)
+        messages += encoded
+        keys += [key] * len(encoded)
+        times.append(np.asarray(frame[schema.time_col], dtype="datetime64[ns]").view(np.int64))
+    order = np.argsort(np.concatenate(times) if times else np.zeros(0, dtype=np.int64), kind="stable")
+    start = time.time()
+    for begin in range(0, order.shape[0], chunk):
+        if rate is not None:
+            wait = start + begin / rate - time.time()
+            if wait > 0:
+                time.sleep(wait)
+        pipe = client.pipeline(transaction=False)
+        for i in order[begin:begin + chunk].tolist():
+            pipe.xadd(keys[i], {FIELD: messages[i]})
+        pipe.execute()
+    return int(order.shape[0])
