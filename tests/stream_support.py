@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -84,6 +85,24 @@ def kafka_cluster(partitions: int = 2) -> Iterator[str]:
     finally:
         owner.flush(5)
         del owner
+
+
+def kill_mid_stream(args: list, env: dict, store, applied: int, timeout: float = 120.0) -> int:
+    """Start ``args`` (an engine run), SIGKILL it once its checkpoint holds ``applied`` events; the count then.
+
+    Fails when the run ends before it could be killed.
+    """
+    victim = subprocess.Popen(args, env=env)
+    deadline = time.time() + timeout
+    while time.time() < deadline and victim.poll() is None:
+        loaded = store.path.exists() and store.load()
+        if loaded and loaded[1]["counts"]["orders"]["applied"] >= applied:
+            break
+        time.sleep(0.05)
+    assert victim.poll() is None, "the engine finished before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    return int(store.load()[1]["counts"]["orders"]["applied"])
 
 
 def orders_frame(n_series: int = 6, per_series: int = 20, day: str = "2024-03-01", seed: int = 0) -> pd.DataFrame:

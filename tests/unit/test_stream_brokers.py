@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.stream_support import kafka_cluster, orders_frame, redis_server, sales_history
+from tests.stream_support import kafka_cluster, kill_mid_stream, orders_frame, redis_server, sales_history
 from toolkit.errors import DataValidationError
 from toolkit.stream import ORDERS, CheckpointStore, DemandMonitor, MemorySink, StreamEngine
 from toolkit.stream.codec import decode_messages, encode_frame
@@ -129,18 +128,7 @@ def test_redis_engine_killed_mid_stream_resumes_with_every_event_counted_once(tm
         args = [sys.executable, "-c", _REDIS_RUNNER, str(port), str(tmp_path / "history.parquet"),
                 str(tmp_path / "ckpt"), str(tmp_path / "totals.parquet"), str(len(orders))]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        victim = subprocess.Popen(args, env=env)
-        store = CheckpointStore(tmp_path / "ckpt")
-        deadline = time.time() + 120
-        while time.time() < deadline and victim.poll() is None:
-            loaded = store.path.exists() and store.load()
-            if loaded and loaded[1]["counts"]["orders"]["applied"] >= 500:
-                break
-            time.sleep(0.05)
-        assert victim.poll() is None, "the engine finished before it could be killed"
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=30)
-        at_kill = store.load()[1]["counts"]["orders"]["applied"]
+        at_kill = kill_mid_stream(args, env, CheckpointStore(tmp_path / "ckpt"), applied=500)
         pending = client.xpending("orders", "g")["pending"]
         assert 0 < at_kill < len(orders) and pending > 0  # delivered entries were not yet durable
         assert subprocess.run(args, env=env, timeout=300).returncode == 0

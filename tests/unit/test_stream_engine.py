@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.stream_support import orders_frame, sales_history
+from tests.stream_support import kill_mid_stream, orders_frame, sales_history
 from toolkit.errors import DataValidationError
 from toolkit.stream import (ORDERS, CallbackSink, CheckpointStore, DemandMonitor, EventBatch, MemorySink, ParquetSink,
                             ReplaySource, StreamEngine)
@@ -48,14 +47,13 @@ def test_lateness_is_decided_in_arrival_order_whatever_the_batching():
     rng = np.random.default_rng(0)
     times = np.sort(rng.integers(0, 50 * HOUR, 300))
     times = times + rng.integers(-2 * HOUR, 2 * HOUR, 300)  # out of order, some beyond the lateness
-    # reference: one event at a time
-    expected, running = [], None
+    # reference: one event at a time, from the definition (watermark = largest time so far - lateness)
+    day, expected, closed, running = 24 * HOUR, [], None, None
     for t in times.tolist():
-        closed = (running - HOUR) // (24 * HOUR) if running is not None else t // (24 * HOUR)
-        first = t if running is None else None
-        expected.append(running is not None and t // (24 * HOUR) < max(closed, times[0] // (24 * HOUR)))
+        closed = t // day if closed is None else closed
+        expected.append(t // day < closed)
         running = t if running is None else max(running, t)
-        del first
+        closed = max(closed, (running - HOUR) // day)
     for cut in (1, 7, 300):
         clock = BucketClock(24 * HOUR, HOUR)
         late = np.concatenate([clock.advance(times[i:i + cut]).late for i in range(0, 300, cut)])
@@ -187,18 +185,7 @@ def test_killed_mid_stream_and_restarted_every_event_counts_exactly_once(tmp_pat
     args = [sys.executable, "-c", _RUNNER, str(tmp_path / "orders.parquet"), str(tmp_path / "history.parquet"),
             str(tmp_path / "ckpt"), str(tmp_path / "totals.parquet")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    victim = subprocess.Popen(args, env=env)
-    store = CheckpointStore(tmp_path / "ckpt")
-    deadline = time.time() + 120
-    while time.time() < deadline and victim.poll() is None:
-        loaded = store.path.exists() and store.load()
-        if loaded and loaded[1]["counts"]["orders"]["applied"] >= 600:
-            break
-        time.sleep(0.05)
-    assert victim.poll() is None, "the run ended before it could be killed"
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=30)
-    applied_at_kill = store.load()[1]["counts"]["orders"]["applied"]
+    applied_at_kill = kill_mid_stream(args, env, CheckpointStore(tmp_path / "ckpt"), applied=600)
     assert 0 < applied_at_kill < len(orders) and not (tmp_path / "totals.parquet").exists()
     assert subprocess.run(args, env=env, timeout=300).returncode == 0
     totals = pd.read_parquet(tmp_path / "totals.parquet").set_index(["sku", "location"]).sort_index()

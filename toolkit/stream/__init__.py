@@ -19,7 +19,14 @@ Alerts (:mod:`~toolkit.stream.alerts`) carry keys, score, reason and event time,
 sinks: a frame in memory, Parquet files, a callback, Redis or Kafka topics. Checkpoints
 (:class:`CheckpointStore`) save the state with the offsets it covers, so a restarted engine
 resumes without losing or double-counting an event; late and out-of-order events within the
-allowed lateness are applied, later ones reported. :class:`LiveDashboard` shows the stream
+allowed lateness are applied, later ones reported.
+
+Arrays: the per-series window state (:class:`~toolkit.stream.windows.IncrementalWindows`) is
+array-API code that runs on NumPy or, given ``xp=cupy``, on the GPU, and the baselines go
+through the segment kernels of :mod:`toolkit.kernels`; the monitors themselves keep their
+state on the host (NumPy): a micro-batch of events is read and validated on the host anyway,
+and per-bucket work over tens of thousands of series takes milliseconds there.
+:class:`LiveDashboard` shows the stream
 in JupyterLab (ipywidgets, imported only when it is built) and renders a static snapshot for
 HTML reports.
 
@@ -49,6 +56,7 @@ Examples
 
 from toolkit.stream.alerts import ALERT_COLUMNS, ALERT_TYPES, evaluate_alerts
 from toolkit.stream.checkpoint import CheckpointStore
+from toolkit.stream.dashboard import LiveDashboard
 from toolkit.stream.demand import DemandMonitor
 from toolkit.stream.engine import BatchReport, RunReport, StreamEngine
 from toolkit.stream.inventory import InventoryMonitor
@@ -71,6 +79,7 @@ __all__ = [
     "INVENTORY",
     "IncrementalWindows",
     "InventoryMonitor",
+    "LiveDashboard",
     "MemorySink",
     "ORDERS",
     "ParquetSink",

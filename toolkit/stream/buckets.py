@@ -17,7 +17,7 @@ per series, in a ring of ``ceil(lateness / freq) + 2`` buckets: adding a micro-b
 ``bincount`` per value column, O(1) per event.
 
 Design choices: a stream without history starts its clock at the bucket of its first
-event; a single event stamped far in the future moves the watermark and closes the open
+event (so an earlier event after it is late, as it would be one event at a time); a single event stamped far in the future moves the watermark and closes the open
 buckets early (events after it then count as late), so producers' clocks must be sane.
 
 Examples
@@ -104,8 +104,8 @@ class BucketClock:
         before = self.closed
         if times.shape[0] == 0:
             return ClockStep(buckets, np.zeros(0, dtype=bool), before, before)
-        if not self.started:
-            before = int(buckets.min())
+        if not self.started:  # buckets before the first event's are closed, whatever the batching
+            before = int(buckets[0])
             self.closed = before
         running = np.maximum.accumulate(times)
         prior = np.empty_like(running)
