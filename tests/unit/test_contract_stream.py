@@ -22,13 +22,14 @@ from toolkit.stream.windows import IncrementalWindows
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                             HealthCheck.function_scoped_fixture])
 
+nested = st.one_of(st.just({"a": 1}), st.lists(st.integers(), max_size=2))  # JSON objects and arrays
 labels = st.one_of(st.none(), st.just(""), st.sampled_from(["S00", "S01", "S02", "web", "store_01"]), st.integers(),
-                   st.floats(allow_nan=True))
-times = st.one_of(st.none(), st.just("not a time"), st.integers(),
+                   st.floats(allow_nan=True), nested)
+times = st.one_of(st.none(), st.just("not a time"), st.integers(), nested,
                   st.datetimes(min_value=pd.Timestamp("2024-02-28").to_pydatetime(),
                                max_value=pd.Timestamp("2024-03-03").to_pydatetime()).map(lambda d: d.isoformat()))
 numbers = st.one_of(st.none(), st.just("two"), st.floats(allow_nan=True, allow_infinity=True),
-                    st.integers(-5, 50), st.booleans())
+                    st.integers(-5, 50), st.booleans(), nested)
 
 
 @st.composite
@@ -42,7 +43,15 @@ def garbage_batches(draw):
     if drop:
         del columns[drop]
     offsets = np.sort(np.asarray(draw(st.lists(st.integers(0, 40), min_size=n, max_size=n)), dtype=np.int64))
-    return EventBatch("orders", {k: np.asarray(v, dtype=object) for k, v in columns.items()}, offsets=offsets)
+    return EventBatch("orders", {k: _objects(v) for k, v in columns.items()}, offsets=offsets)
+
+
+def _objects(values):
+    """A 1-D object array of ``values`` (lists stay elements, as a JSON decoder gives them)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
 
 
 @SETTINGS

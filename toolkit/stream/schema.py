@@ -273,6 +273,12 @@ def validate(batch: EventBatch, schema: EventSchema, registry: KeyRegistry) -> t
     if n == 0 or bool((reason != None).all()):  # noqa: E711
         return _split(batch, schema, reason, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
                       np.zeros((n, len(schema.values))))
+    columns = {}
+    for col in schema.columns:  # a message may carry an object or a list where a value belongs
+        columns[col], nested = _scalars(batch.columns[col])
+        refuse(nested, f"not a single value in {col!r}")
+    batch = EventBatch(batch.stream, columns, batch.offsets, batch.partitions, batch.arrival, batch.errors,
+                       batch.payloads)
     keys = {c: batch.columns[c] for c in schema.keys}
     for c in schema.keys:
         refuse(_missing_labels(keys[c]), f"missing key {c!r}")
@@ -294,6 +300,19 @@ def validate(batch: EventBatch, schema: EventSchema, registry: KeyRegistry) -> t
         rows = np.flatnonzero(ok)
         slots[rows] = registry.slots({c: _take(v, rows) for c, v in keys.items()})
     return _split(batch, schema, reason, slots, times, values)
+
+
+def _scalars(col: Any) -> tuple[Any, np.ndarray]:
+    """``col`` with nested values (dicts, lists) replaced by None, and where they were."""
+    if not (isinstance(col, list) or (isinstance(col, np.ndarray) and col.dtype == object)):
+        return col, np.zeros(len(col), dtype=bool)
+    nested = np.fromiter((isinstance(v, (dict, list, tuple, set, np.ndarray)) for v in col), dtype=bool,
+                         count=len(col))
+    if not bool(nested.any()):
+        return col, nested
+    clean = np.asarray(col, dtype=object).copy()
+    clean[nested] = None
+    return clean, nested
 
 
 def _missing_labels(col: Any) -> np.ndarray:
