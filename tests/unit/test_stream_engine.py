@@ -247,3 +247,14 @@ def test_engine_refuses_what_it_cannot_use(tmp_path):
         StreamEngine([DemandMonitor()]).save_checkpoint()
     with pytest.raises(DataValidationError, match="batches"):
         StreamEngine([DemandMonitor()]).process([orders_frame()])
+
+
+@pytest.mark.parametrize("name", ["alerts", "buckets", "checkpoint", "codec", "demand", "engine", "inventory", "keys",
+                                  "lanes", "schema", "scenario", "sinks", "sources", "windows", "redis_io", "kafka_io"])
+def test_module_examples_run(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"toolkit.stream.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
