@@ -11,6 +11,8 @@ DATA   := datasets/generated
 REPORTS := reports
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST_ARGS ?=
+# The Redis server of the toolkit.stream tests (Debian package redis-server), installed when missing.
+REDIS_SERVER ?= $(or $(shell command -v redis-server 2>/dev/null),/usr/bin/redis-server)
 
 .PHONY: demo test install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean
 
@@ -45,7 +47,12 @@ notebooks: $(VENV)/.installed data
 demo: notebooks
 	@echo "HTML reports written to $(REPORTS)/"
 
-test: $(VENV)/.installed-dev
+$(REDIS_SERVER):
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "redis-server is missing: install the Debian package redis-server (as root) for the Redis stream tests"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; fi
+
+test: $(VENV)/.installed-dev $(REDIS_SERVER)
 	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
 
 lab: $(VENV)/.installed
