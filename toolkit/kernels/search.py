@@ -20,7 +20,7 @@ Examples
 >>> import numpy as np
 >>> centres = np.array([[0.2], [0.7]])
 >>> loss = lambda p: ((p - centres[:, None, :]) ** 2).sum(axis=-1)
->>> best, value = compass_search(loss, np.linspace(0, 1, 5)[:, None], [0.0], [1.0], tol=1e-6)
+>>> best, value = compass_search(loss, 2, np.linspace(0, 1, 5)[:, None], [0.0], [1.0], tol=1e-6)
 >>> np.round(best[:, 0], 4).tolist()
 [0.2, 0.7]
 """
@@ -42,14 +42,16 @@ def grid(*axes: Sequence[float]) -> np.ndarray:
     return np.asarray(list(itertools.product(*axes)), dtype=np.float64).reshape(-1, len(axes))
 
 
-def compass_search(objective: Callable[[Any], Any], start: Any, lower: Sequence[float], upper: Sequence[float],
-                   step: float | None = None, tol: float = 1e-4, max_iter: int = 80, xp: Any = None) -> tuple[Any, Any]:
+def compass_search(objective: Callable[[Any], Any], n: int, start: Any, lower: Sequence[float],
+                   upper: Sequence[float], step: float | None = None, tol: float = 1e-4, max_iter: int = 80, xp: Any = None) -> tuple[Any, Any]:
     """Minimise ``objective`` for every problem over the box ``[lower, upper]``.
 
     Parameters
     ----------
     objective : callable
         ``points (n, g, d) -> losses (n, g)``, vectorised over problems and candidates.
+    n : int
+        Number of problems.
     start : array (g0, d) or (n, g0, d)
         Start grid (shared by all problems, or one per problem); each problem starts from
         its best grid point.
@@ -76,10 +78,8 @@ def compass_search(objective: Callable[[Any], Any], start: Any, lower: Sequence[
     high = xp.asarray(np.asarray(upper, dtype=np.float64))
     width = xp.where(high > low, high - low, 1.0)
     d = int(low.shape[0])
-    points = start[None, :, :] if start.ndim == 2 else start
+    points = xp.broadcast_to(start[None, :, :] if start.ndim == 2 else start, (n, start.shape[-2], d))
     losses = _finite(xp, objective(points))
-    n = int(losses.shape[0])
-    points = xp.broadcast_to(points, (n, points.shape[1], d))
     best = _pick(xp, points, xp.argmin(losses, axis=1))
     value = xp.min(losses, axis=1)
     if step is None:

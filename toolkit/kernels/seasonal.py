@@ -179,7 +179,7 @@ def classical_seasonal(y: Any, m: int, multiplicative: Any) -> Any:
     mean = xp.where(count > 0, xp.sum(xp.where(ok, by_phase, 0.0), axis=1) / xp.where(count > 0, count, 1.0),
                     float("nan"))
     centre = xp.mean(mean, axis=1, keepdims=True)
-    return xp.where(mult, mean / centre, mean - centre)
+    return xp.where(mult, mean / xp.where(mult & (centre != 0), centre, 1.0), mean - centre)
 
 
 def linear_trend(y: Any, first: Any = None) -> tuple[Any, Any]:

@@ -57,7 +57,11 @@ from toolkit.backend import array_namespace
 from toolkit.kernels.search import compass_search, grid
 from toolkit.kernels.seasonal import classical_seasonal, first_values, linear_trend, seasonality_test
 
-__all__ = ["EtsFit", "ets_filter", "initial_states", "fit_ets", "ThetaFit", "fit_theta", "PHI_RANGE"]
+__all__ = ["EtsFit", "ets_filter", "initial_states", "fit_ets", "ETS_TRENDS", "ETS_SEASONS", "ets_eligible",
+           "choose_ets", "ThetaFit", "fit_theta", "PHI_RANGE"]
+
+ETS_TRENDS = ("none", "add", "damped")
+ETS_SEASONS = ("none", "add", "mul")
 
 PHI_RANGE = (0.8, 0.98)
 """Bounds of the damping parameter."""
@@ -83,9 +87,10 @@ class EtsFit:
         Sum of squared one-step errors (+inf where no valid parameters were found).
     n_obs : array (n,)
         Values that contributed an error.
-    n_states : int
-        Initial states counted in ``aicc``.
-    multiplicative : bool
+    n_params, n_states : int or int arrays (n,)
+        Smoothing parameters and initial states counted in ``aicc``.
+    multiplicative : bool or bool array (n,)
+        Multiplicative season (per series when models were chosen per series).
     """
 
     alpha: Any
@@ -98,15 +103,15 @@ class EtsFit:
     lengths: Any
     sse: Any
     n_obs: Any
-    n_params: int
-    n_states: int
-    multiplicative: bool = False
+    n_params: Any
+    n_states: Any
+    multiplicative: Any = False
 
     @property
     def aicc(self) -> Any:
         """Corrected Akaike criterion per series (+inf where it is undefined)."""
         xp = array_namespace(self.sse)
-        k = float(self.n_params + self.n_states)
+        k = xp.astype(xp.asarray(self.n_params + self.n_states), xp.float64)
         n = self.n_obs
         ok = (n > k + 1) & (self.sse > 0) & ~xp.isinf(self.sse)
         safe_n = xp.where(ok, n, k + 2.0)
@@ -125,7 +130,8 @@ class EtsFit:
         m = int(self.season.shape[1])
         phase = (xp.astype(self.lengths, xp.int64)[:, None] - 1 + xp.astype(k, xp.int64)) % m
         s = xp.take_along_axis(self.season, phase, axis=1)
-        return base * s if self.multiplicative else base + s
+        mult = xp.reshape(xp.asarray(self.multiplicative), (-1, 1))
+        return xp.where(mult, base * s, base + s)
 
 
 def ets_filter(y: Any, lengths: Any, alpha: Any, beta: Any, gamma: Any, phi: Any, level0: Any, slope0: Any,
@@ -211,7 +217,7 @@ def initial_states(y: Any, lengths: Any, m: int = 1, multiplicative: Any = False
         season0 = xp.where(xp.isnan(season0), xp.where(mult, 1.0, 0.0)[:, None], season0)
         phase = xp.astype(t % m, xp.int64)
         s_t = xp.take(season0, phase[0], axis=1)
-        adjusted = xp.where(mult[:, None], y / s_t, y - s_t)
+        adjusted = xp.where(mult[:, None], y / xp.where(mult[:, None] & (s_t != 0), s_t, 1.0), y - s_t)
         first = xp.minimum(lengths, 2 * m)
     intercept, slope = linear_trend(adjusted, first)
     if not trend:
@@ -269,7 +275,7 @@ def fit_ets(y: Any, lengths: Any, trend: bool = False, damped: bool = False, sea
         return ets_filter(y, lengths, par["alpha"], par["beta"], par["gamma"], par["phi"], lev0, slope0, season0,
                           multiplicative)[0]
 
-    best, _ = compass_search(loss, xp.asarray(starts), lower, upper, tol=tol, xp=xp)
+    best, _ = compass_search(loss, int(y.shape[0]), xp.asarray(starts), lower, upper, tol=tol, xp=xp)
     par = _unpack(best[:, None, :], names)
     sse, n_obs, level, slope, ring = ets_filter(y, lengths, par["alpha"], par["beta"], par["gamma"], par["phi"],
                                                 lev0, slope0, season0, multiplicative)
@@ -277,6 +283,116 @@ def fit_ets(y: Any, lengths: Any, trend: bool = False, damped: bool = False, sea
                   level=level[:, 0], slope=slope[:, 0], season=None if ring is None else ring[:, 0, :],
                   lengths=lengths, sse=sse[:, 0], n_obs=n_obs, n_params=len(names),
                   n_states=1 + int(trend) + (season - 1 if season > 1 else 0), multiplicative=multiplicative)
+
+
+def ets_eligible(y: Any, lengths: Any, m: int, trend: str, season: str) -> Any:
+    """Series on which a model is safe: a season needs ``m > 1`` and two whole cycles, a
+    multiplicative one positive values; a trend three values, a damped trend four."""
+    xp = array_namespace(y)
+    ok = lengths >= {"none": 1, "add": 3, "damped": 4}[trend]
+    if season != "none":
+        ok = ok & (lengths >= 2 * m) & (m > 1)
+    if season == "mul":
+        ok = ok & (xp.min(xp.where(xp.isnan(y), float("inf"), y), axis=1) > 0)
+    return ok
+
+
+def _fallbacks(trend: str, season: str) -> list[tuple[str, str]]:
+    """The simpler models to use, in order, where a model is not safe on a series."""
+    chain = [(trend, season)]
+    if season == "mul":
+        chain.append((trend, "add"))
+    if season != "none":
+        chain.append((trend, "none"))
+    if trend == "damped":
+        chain.append(("add", "none"))
+    if trend != "none":
+        chain.append(("none", "none"))
+    return chain
+
+
+def _scatter(xp: Any, full: Any, rows: Any, part: Any) -> Any:
+    out = xp.asarray(full, copy=True)
+    out[rows] = part
+    return out
+
+
+def choose_ets(y: Any, lengths: Any, m: int, trends: Any = ETS_TRENDS, seasons: Any = ETS_SEASONS,
+               tol: float = 1e-4) -> tuple[EtsFit, Any, list[tuple[str, str]], int]:
+    """Fit every requested (trend, season) model and keep one per series.
+
+    With several requested models, each series keeps the one of least ``aicc`` among those
+    safe on it (:func:`ets_eligible`); with one, that one where it is safe. Where none is,
+    the series falls back along simpler models (multiplicative -> additive season -> no
+    season; damped -> additive -> no trend) to simple exponential smoothing, always safe.
+
+    Returns
+    -------
+    fit : EtsFit
+        The chosen models' parameters and states, per series.
+    choice : int array (n,)
+        Index into ``candidates`` of each series' model.
+    candidates : list of (trend, season)
+        The requested models, then the fallbacks.
+    n_requested : int
+        ``choice >= n_requested`` marks a fallback.
+    """
+    xp = array_namespace(y)
+    n = int(y.shape[0])
+    requested = [(t, s) for t in trends for s in seasons]
+    candidates = list(requested)
+    for model in requested:
+        candidates += [c for c in _fallbacks(*model) if c not in candidates]
+    inf = xp.full((n,), float("inf"), dtype=xp.float64)
+    scores, fits = [], []
+    for k, (trend, season) in enumerate(candidates):
+        ok = ets_eligible(y, lengths, m, trend, season)
+        rows = xp.nonzero(ok)[0]
+        if int(rows.shape[0]) == 0:
+            scores.append(inf)
+            fits.append(None)
+            continue
+        fit = fit_ets(xp.take(y, rows, axis=0), xp.take(lengths, rows), trend=trend != "none",
+                      damped=trend == "damped", season=m if season != "none" else 1,
+                      multiplicative=season == "mul", tol=tol)
+        usable = ~xp.isinf(fit.sse) & ~xp.isnan(fit.sse)
+        single = len(requested) == 1 or k >= len(requested)
+        score = xp.where(usable, xp.zeros_like(fit.sse) if single else fit.aicc, float("inf"))
+        scores.append(_scatter(xp, inf, rows, score))
+        fits.append((rows, fit))
+    table = xp.stack(scores, axis=1)
+    picked = xp.argmin(table[:, : len(requested)], axis=1)
+    found = xp.min(table[:, : len(requested)], axis=1) < float("inf")
+    if len(candidates) > len(requested):
+        later = table[:, len(requested):] < float("inf")
+        first = xp.argmax(xp.astype(later, xp.int64), axis=1) + len(requested)
+        picked = xp.where(found, picked, first)
+    return _gather(xp, fits, picked, lengths, m), picked, candidates, len(requested)
+
+
+def _gather(xp: Any, fits: list, choice: Any, lengths: Any, m: int) -> EtsFit:
+    """One EtsFit holding, for each series, the states of its chosen candidate."""
+    n = int(choice.shape[0])
+    zeros = xp.zeros((n,), dtype=xp.float64)
+    out = {name: zeros for name in ("alpha", "beta", "gamma", "level", "slope", "sse", "n_obs",
+                                    "n_params", "n_states")}
+    out["phi"] = zeros + 1.0
+    out["multiplicative"] = xp.zeros((n,), dtype=xp.bool)
+    season = xp.zeros((n, m), dtype=xp.float64) if m > 1 else None
+    for k, item in enumerate(fits):
+        if item is None:
+            continue
+        rows, fit = item
+        take = choice[rows] == k
+        dest = rows[take]
+        for name in ("alpha", "beta", "gamma", "phi", "level", "slope", "sse", "n_obs"):
+            out[name] = _scatter(xp, out[name], dest, getattr(fit, name)[take])
+        for name in ("n_params", "n_states"):
+            out[name] = _scatter(xp, out[name], dest, float(getattr(fit, name)))
+        if fit.season is not None:
+            season = _scatter(xp, season, dest, fit.season[take])
+            out["multiplicative"] = _scatter(xp, out["multiplicative"], dest, bool(fit.multiplicative))
+    return EtsFit(season=season, lengths=lengths, **out)
 
 
 @dataclasses.dataclass
@@ -335,7 +451,7 @@ def fit_theta(y: Any, lengths: Any, season: int = 1, seasonal: Any = None, tol: 
         indices = xp.where(found[:, None] & ~xp.isnan(indices), indices, neutral)
         phase = xp.astype(xp.arange(y.shape[1]) % season, xp.int64)
         s_t = xp.take(indices, phase, axis=1)
-        y = xp.where(positive[:, None], y / s_t, y - s_t)
+        y = xp.where(positive[:, None], y / xp.where(positive[:, None] & (s_t != 0), s_t, 1.0), y - s_t)
     else:
         found = xp.zeros((n,), dtype=xp.bool)
     _, drift = linear_trend(y)
