@@ -65,7 +65,7 @@ from toolkit.forecast.local import ETS, Theta
 from toolkit.forecast.baselines import Naive, SeasonalNaive
 from toolkit.forecast.training import fit_report, tail_rows, training_flags, transform_target
 from toolkit.forecast.transforms import TargetTransforms
-from toolkit.panel import SeriesLayout, blocks, checks, frames
+from toolkit.panel import SeriesLayout, blocks, calendar_unit, checks, frames
 from toolkit.regress import make_model
 
 __all__ = ["Forecaster", "STRATEGIES", "FALLBACKS", "DEFAULT_MODEL"]
@@ -104,9 +104,10 @@ class Forecaster(PanelForecaster):
         ``future_df``.
     horizon : int, optional
         Default: the frequency's (28 days, 18 months, 8 quarters, 13 weeks...).
-    target_transform : str or sequence of str, optional
+    target_transform : "auto", str, sequence of str or None, default "auto"
         Among ``"boxcox"``/``"log1p"``, ``"scale"``, ``"sdiff"``, ``"diff"`` (applied in that
-        order, inverted on output).
+        order, inverted on output). ``"auto"`` is :meth:`default_transforms` of the data's
+        frequency (none on a Dask frame).
     strategy : {"recursive", "direct"}
     stockouts : {"exclude", "include"}
         How rows flagged in the stock-out column enter the loss.
@@ -159,7 +160,7 @@ class Forecaster(PanelForecaster):
         model: Any = None,
         spec: FeatureSpec | None = None,
         horizon: int | None = None,
-        target_transform: str | Sequence[str] | None = None,
+        target_transform: str | Sequence[str] | None = "auto",
         strategy: str = "recursive",
         stockouts: str = "exclude",
         freq: Any = None,
@@ -204,9 +205,33 @@ class Forecaster(PanelForecaster):
         return dataclasses.replace(spec, id_cols=tuple(keys), time_col=time_col, target_col=target_col,
                                    exog=tuple(exog))
 
-    def settle_frequency_defaults(self) -> None:
-        """With ``freq_`` known: ``horizon_``, the spec of the frequency when none was given, the season of ``sdiff``."""
+    @staticmethod
+    def default_transforms(freq: Any, nonnegative: bool) -> tuple[str, ...]:
+        """The target transforms of ``target_transform="auto"`` at ``freq``.
+
+        Monthly and quarterly panels (few, long-lived series with trends and a short season)
+        learn on ``log1p`` (when the target is non-negative), per-series ``scale`` and the
+        seasonal difference: the model predicts year-on-year growth, which trees pool well
+        across series and which extrapolates a level a tree alone cannot. Yearly panels
+        take the first difference instead; weekly, daily and intraday panels (many,
+        intermittent series, long seasons) are left untransformed, as before.
+
+        Examples
+        --------
+        >>> Forecaster.default_transforms("MS", True), Forecaster.default_transforms("D", True)
+        (('log1p', 'scale', 'sdiff'), ())
+        """
+        unit = calendar_unit(freq)
+        if unit not in ("M", "Q", "Y"):
+            return ()
+        return (("log1p",) if nonnegative else ()) + ("scale", "diff" if unit == "Y" else "sdiff")
+
+    def settle_frequency_defaults(self, nonnegative: bool | None = None) -> None:
+        """With ``freq_`` known: ``horizon_``, the spec of the frequency when none was given, the
+        ``"auto"`` transforms (when ``nonnegative`` is known) and the season of ``sdiff``."""
         self.horizon_ = int(self.horizon) if self.horizon is not None else default_horizon(self.freq_)
+        if isinstance(self.target_transform, str) and self.target_transform == "auto" and nonnegative is not None:
+            self.transforms_ = TargetTransforms(self.default_transforms(self.freq_, nonnegative))
         if self.spec is None:
             given = self.spec_
             self.spec_ = FeatureSpec.for_freq(self.freq_, id_cols=given.id_cols, time_col=given.time_col,
@@ -289,14 +314,15 @@ class Forecaster(PanelForecaster):
         checks.check_int("dask_sample_rows", self.dask_sample_rows, minimum=1)
         fallback = self._fallback_model() if self.fallback is not None else None
         whole = df
-        self.transforms_ = TargetTransforms(self.target_transform)
+        auto = isinstance(self.target_transform, str) and self.target_transform == "auto"
+        self.transforms_ = TargetTransforms(None if auto else self.target_transform)
         spec = self._spec_for(id_cols, time_col, target_col, future_exog)
         self.spec_ = spec
         if blocks.placement(df).lazy:
             return fit_dask(self, df, stockout_col, self.transforms_)
         layout = self._validate(df, list(spec.id_cols), spec.time_col, spec.target_col, spec.exog, stockout_col,
                                 refuse_short=False)
-        self.settle_frequency_defaults()
+        self.settle_frequency_defaults(nonnegative=bool(float(layout.xp.min(frames.values(df, self.target_col_))) >= 0))
         short = self.short_series(layout)
         if short.size and fallback is None:
             checks.fail(self.target_col_, f"series too short: fewer than {self.min_rows()} rows needed by "
