@@ -112,9 +112,9 @@ class Ensemble(PanelForecaster):
         if not isinstance(members, dict) or not members:
             raise DataValidationError.for_parameter("members", "expected a non-empty dict name -> forecaster", members)
         for name, member in members.items():
-            if not all(hasattr(member, m) for m in ("fit", "predict", "get_params")):
-                raise DataValidationError.for_parameter("members", f"member {name!r} is not a forecaster "
-                                                                   "(fit, predict, get_params)", member)
+            if not all(hasattr(member, m) for m in ("fit", "predict", "get_params", "resolve_columns")):
+                raise DataValidationError.for_parameter("members", f"member {name!r} is not a forecaster of "
+                                                                   "toolkit.forecast", member)
         return members
 
     def _member(self, member: Any) -> Any:

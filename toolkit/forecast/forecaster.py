@@ -264,7 +264,7 @@ class Forecaster(PanelForecaster):
     def _fallback_model(self) -> Any:
         if isinstance(self.fallback, str):
             return FALLBACKS[checks.check_choice("fallback", self.fallback, FALLBACKS)]()
-        if not all(hasattr(self.fallback, m) for m in ("fit", "predict", "get_params")):
+        if not all(hasattr(self.fallback, m) for m in ("fit", "predict", "get_params", "resolve_columns")):
             raise DataValidationError.for_parameter("fallback", f"expected one of {sorted(FALLBACKS)}, a forecaster "
                                                                 "or None", self.fallback)
         return self.fallback
