@@ -93,6 +93,7 @@ def test_default_ensemble_reports_member_fallbacks():
 
 @pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
 def test_boosting_models_forecast_a_panel(name):
+    pytest.importorskip(name)  # xgboost is an optional extra
     df = _panel(n_series=6, n=60)
     fc = fcm.Forecaster(make_model(name, n_estimators=50), horizon=3).fit(df)
     out = fc.predict()
@@ -102,6 +103,7 @@ def test_boosting_models_forecast_a_panel(name):
 
 
 def test_xgboost_fits_a_dask_collection_with_xgboost_dask():
+    pytest.importorskip("xgboost")
     pytest.importorskip("xgboost.dask")
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
