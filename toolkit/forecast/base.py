@@ -22,12 +22,16 @@ Design choices (where the issue is silent):
   (lags then count rows, as in :mod:`toolkit.features`; the report is kept in ``spacing_``).
   Forecast timestamps are the next steps of each series on the calendar
   (:func:`toolkit.panel.future_dates`), so monthly forecasts fall on month starts.
+  ``horizon=None`` is the frequency's (:mod:`toolkit.forecast.frequency`), in ``horizon_``.
+* **Columns.** Keys, time and target are those of the ``fit`` call, else those of the
+  forecaster's ``spec`` (a :class:`~toolkit.features.FeatureSpec`), else the defaults.
 * **Stock-outs.** A row flagged in ``stockout_col`` recorded censored sales, not demand.
   With ``stockouts="exclude"`` (default) such rows leave the training loss and the
   calibration and backtest errors (their actuals count as missing), while the features keep
   seeing the recorded sales, exactly as they will at prediction time. ``"include"`` treats
   them as ordinary rows.
-* **Intervals** are conformal (:mod:`toolkit.forecast.intervals`).
+* **Intervals** are conformal (:mod:`toolkit.forecast.intervals`): residuals of a backtest
+  in the original units, so they hold whatever the target transforms.
 
 Examples
 --------
