@@ -11,8 +11,14 @@ DATA   := datasets/generated
 REPORTS := reports
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST_ARGS ?=
+# The widgets' HTML manager inlined into reports so they render offline: the release whose
+# @jupyter-widgets/controls matches the one ipywidgets 8.1 / jupyterlab_widgets 3.0 ship (5.0.x).
+# Unpacked from the npm registry at install time, never committed (toolkit/report/html.py).
+HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
+MANAGER_DIR  := build/html-manager
+CHROMIUM     ?= /usr/bin/chromium
 
-.PHONY: demo test install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean
+.PHONY: demo test install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +29,25 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[data]"
 	touch $@
 
+# npm is only needed here; without it reports show each widget's last rendered view instead
+$(MANAGER_DIR)/package/dist/embed.js:
+	@if command -v npm >/dev/null; then \
+	  rm -rf $(MANAGER_DIR) && mkdir -p $(MANAGER_DIR) && \
+	  (cd $(MANAGER_DIR) && npm pack --silent "$(HTML_MANAGER)" >/dev/null && tar xzf *.tgz && rm -f *.tgz); \
+	else echo "npm not found: reports will show the widgets' last rendered views instead of live widgets"; fi
+
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(PIP) install --quiet "$(TORCH)" -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed $(MANAGER_DIR)/package/dist/embed.js
+install-dev: $(VENV)/.installed-dev $(MANAGER_DIR)/package/dist/embed.js
+
+# the browser tests drive Debian's Chromium (browsers cannot be downloaded by Playwright here)
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # the manifest is written last: a directory without one (interrupted, or older) is regenerated
 $(DATA)/manifest.json: $(VENV)/.installed
@@ -36,17 +55,22 @@ $(DATA)/manifest.json: $(VENV)/.installed
 
 data: $(DATA)/manifest.json
 
-notebooks: $(VENV)/.installed data
+notebooks: install data
 	$(PY) -m toolkit.cli run $(NOTEBOOKS) --out $(REPORTS) --quiet
 
 demo: notebooks
 	@echo "HTML reports written to $(REPORTS)/"
 
-test: $(VENV)/.installed-dev
-	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
+# the soak test (marked slow) runs alone: SOAK_RUNS=10 $(PY) -m pytest -m slow tests/notebooks/test_soak.py
+test: install-dev browser
+	$(PY) -m pytest -m "not gpu and not slow" $(PYTEST_ARGS)
 
-lab: $(VENV)/.installed
-	$(VENV)/bin/jupyter lab notebooks/
+# root (as in a container) needs --allow-root; the nbstripout git filter keeps outputs and volatile
+# metadata of notebooks saved from Lab out of git (tests/unit/test_notebooks_clean.py checks)
+lab: install
+	@if [ -x $(VENV)/bin/nbstripout ] && git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(VENV)/bin/nbstripout --install --attributes "$$(git rev-parse --git-dir)/info/attributes"; fi
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m toolkit.cli bench --dir benchmarks

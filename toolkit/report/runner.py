@@ -92,6 +92,8 @@ class NotebookRun:
         Wall time of the execution.
     cells : list of CellTime
         Wall time of each executed code cell.
+    parameters : dict
+        Every parameter in force (the notebook's defaults overridden by the injected values).
     """
 
     notebook: Path
@@ -99,6 +101,7 @@ class NotebookRun:
     records: dict
     seconds: float
     cells: list[CellTime] = dataclasses.field(default_factory=list)
+    parameters: dict = dataclasses.field(default_factory=dict)
 
     @property
     def slowest(self) -> CellTime | None:
@@ -215,4 +218,4 @@ def run_notebook(
     html.write_text(render_html(nb, title=notebook_title(nb, src.stem), header_markdown=_provenance_markdown(info),
                                 footer_markdown=summary_markdown(metrics), widgets=widgets), encoding="utf-8")
     return NotebookRun(notebook=executed, html=html, records={k: m["value"] for k, m in metrics.items()},
-                       seconds=seconds, cells=result.cells)
+                       seconds=seconds, cells=result.cells, parameters=in_force)
