@@ -17,6 +17,9 @@ PYTEST_ARGS ?=
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 MANAGER_DIR  := build/html-manager
 CHROMIUM     ?= /usr/bin/chromium
+# what JupyterLab adds to a notebook on save and the nbstripout git filter removes (besides outputs,
+# counts and its default keys); tests/unit/test_notebooks_clean.py reads this line
+NB_EXTRA_KEYS := metadata.language_info.codemirror_mode metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter metadata.language_info.pygments_lexer metadata.language_info.version
 
 .PHONY: demo test install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean browser
 
@@ -69,7 +72,8 @@ test: install-dev browser
 # metadata of notebooks saved from Lab out of git (tests/unit/test_notebooks_clean.py checks)
 lab: install
 	@if [ -x $(VENV)/bin/nbstripout ] && git rev-parse --git-dir >/dev/null 2>&1; then \
-	  $(VENV)/bin/nbstripout --install --attributes "$$(git rev-parse --git-dir)/info/attributes"; fi
+	  $(VENV)/bin/nbstripout --install --attributes "$$(git rev-parse --git-dir)/info/attributes" && \
+	  git config filter.nbstripout.extrakeys "$(NB_EXTRA_KEYS)"; fi
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(VENV)/.installed-dev
