@@ -94,6 +94,10 @@ def widget_manager_js() -> str | None:
         return f'"data:{_FONT_TYPES[kind]};base64,{base64.b64encode(asset.read_bytes()).decode("ascii")}"'
 
     text = re.sub(r'\b([A-Za-z_$][\w$]*)\.p\+"([0-9a-f]{20}\.(woff2|woff|ttf|eot|svg))"', as_data_uri, text)
+    # webpack finds its public path from the <script src> that loaded it and throws for an inline script:
+    # the page's own address will do, every asset it would fetch is inlined above
+    text = re.sub(r'if\(!([A-Za-z_$][\w$]*)\)throw new Error\("Automatic publicPath is not supported in this browser"\);',
+                  r"if(!\1)\1=document.baseURI;", text)
     return text.replace("</script", "<\\/script")
 
 

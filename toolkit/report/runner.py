@@ -147,7 +147,7 @@ def run_notebook(
     timeout : int, optional
         Longest time of one cell, in seconds (None: no limit).
     progress : bool
-        Print each cell's time as it finishes.
+        Print each code cell's time once the notebook has run.
     stall_timeout : float, optional
         Seconds a cell may go without output and without kernel CPU before it is stopped as
         stalled (None: never).
