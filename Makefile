@@ -66,7 +66,7 @@ demo: notebooks
 
 # the soak test (marked slow) runs alone: SOAK_RUNS=10 $(PY) -m pytest -m slow tests/notebooks/test_soak.py
 test: install-dev browser
-	$(PY) -m pytest -m "not gpu and not slow" $(PYTEST_ARGS)
+	TOOLKIT_BROWSER_REQUIRED=1 $(PY) -m pytest -m "not gpu and not slow" $(PYTEST_ARGS)
 
 # root (as in a container) needs --allow-root; the nbstripout git filter keeps outputs and volatile
 # metadata of notebooks saved from Lab out of git (tests/unit/test_notebooks_clean.py checks)
