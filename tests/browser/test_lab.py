@@ -12,8 +12,14 @@ import nbformat
 import pytest
 
 from tests.browser.conftest import ROOT
-from tests.notebooks import (test_00_quickstart, test_01_demand_forecasting, test_02_warehouse_inventory,
-                             test_03_logistics_delivery, test_04_cross_channel_marketing, test_05_scaling_with_dask)
+from tests.notebooks import (
+    test_00_quickstart,
+    test_01_demand_forecasting,
+    test_02_warehouse_inventory,
+    test_03_logistics_delivery,
+    test_04_cross_channel_marketing,
+    test_05_scaling_with_dask,
+)
 from toolkit.report.parameters import inject_parameters
 
 PARAMS = {module.NOTEBOOK.stem: module.PARAMS for module in (

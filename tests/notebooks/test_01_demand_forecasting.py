@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_demand_forecasting.ipynb"
 pytestmark = pytest.mark.notebooks
 

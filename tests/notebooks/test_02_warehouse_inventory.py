@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_warehouse_inventory.ipynb"
 pytestmark = pytest.mark.notebooks
 PARAMS = {"SCALE": 0.05, "SEED": 0, "N_DAYS": 550, "N_LOCATIONS": 8, "N_WINDOWS": 3,

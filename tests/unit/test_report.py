@@ -16,9 +16,25 @@ import pytest
 
 from toolkit.cli import _parameter
 from toolkit.errors import DataValidationError
-from toolkit.report import RECORD_MIME, format_metric, read_metrics, read_records, summary_markdown
-from toolkit.report.html import WIDGET_STATE_MIME, WIDGET_VIEW_MIME, notebook_title, render_html, widget_manager_js
-from toolkit.report.parameters import check_parameters, inject_parameters, notebook_parameters
+from toolkit.report import (
+    RECORD_MIME,
+    format_metric,
+    read_metrics,
+    read_records,
+    summary_markdown,
+)
+from toolkit.report.html import (
+    WIDGET_STATE_MIME,
+    WIDGET_VIEW_MIME,
+    notebook_title,
+    render_html,
+    widget_manager_js,
+)
+from toolkit.report.parameters import (
+    check_parameters,
+    inject_parameters,
+    notebook_parameters,
+)
 from toolkit.report.records import record, to_json_value
 
 ROOT = Path(__file__).resolve().parents[2]

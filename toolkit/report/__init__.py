@@ -17,7 +17,14 @@ Examples
 
 from toolkit.report.execution import CellTime, NotebookExecutionError, StalledCellError
 from toolkit.report.parameters import check_parameters, notebook_parameters
-from toolkit.report.records import RECORD_MIME, format_metric, read_metrics, read_records, record, summary_markdown
+from toolkit.report.records import (
+           RECORD_MIME,
+           format_metric,
+           read_metrics,
+           read_records,
+           record,
+           summary_markdown,
+)
 from toolkit.report.runner import NotebookRun, provenance, run_notebook
 
 __all__ = ["RECORD_MIME", "record", "read_records", "read_metrics", "format_metric", "summary_markdown",

@@ -33,6 +33,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from toolkit.errors import DataValidationError
 from toolkit.report.records import RECORD_MIME
 
 __all__ = ["WIDGET_STATE_MIME", "WIDGET_VIEW_MIME", "notebook_title", "widget_manager_js", "static_widget_views",
@@ -182,8 +183,6 @@ def render_html(nb: Any, *, title: str, header_markdown: str = "", footer_markdo
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
-
-    from toolkit.errors import DataValidationError
 
     if widgets not in ("auto", "live", "static"):
         raise DataValidationError.for_parameter("widgets", "unknown choice", widgets, ["auto", "live", "static"])

@@ -30,10 +30,25 @@ from typing import Any
 
 from toolkit.errors import DataValidationError
 from toolkit.panel.checks import check_int, check_number
-from toolkit.report.execution import STALL_TIMEOUT, CellTime, NotebookExecutionError, execute_notebook
+from toolkit.report.execution import (
+    STALL_TIMEOUT,
+    CellTime,
+    NotebookExecutionError,
+    execute_notebook,
+)
 from toolkit.report.html import notebook_title, render_html
-from toolkit.report.parameters import check_parameter_names, check_parameters, inject_parameters, notebook_parameters
-from toolkit.report.records import read_metrics, read_notebook, summary_markdown, to_json_value
+from toolkit.report.parameters import (
+    check_parameter_names,
+    check_parameters,
+    inject_parameters,
+    notebook_parameters,
+)
+from toolkit.report.records import (
+    read_metrics,
+    read_notebook,
+    summary_markdown,
+    to_json_value,
+)
 
 __all__ = ["run_notebook", "NotebookRun", "provenance"]
 
