@@ -155,7 +155,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
-    return text if isinstance(err, (UsageError, DataValidationError)) else f"{type(err).__name__}: {text}"
+    from toolkit.report.execution import NotebookExecutionError, StalledCellError
+
+    own = (UsageError, DataValidationError, NotebookExecutionError, StalledCellError)  # messages that name the place
+    return text if isinstance(err, own) else f"{type(err).__name__}: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:
