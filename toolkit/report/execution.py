@@ -207,9 +207,18 @@ def execute_notebook(nb: Any, *, name: str, cwd: str | Path, kernel_name: str = 
     """
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
+    import shutil
+    import tempfile
+
+    from traitlets.config import Config
+
+    # Unix sockets (absolute paths in a private folder) rather than loopback TCP ports: nothing else on the
+    # machine can connect to the kernel, and ipykernel 7 has no unencrypted-TCP warning to print at each start.
+    sockets = Path(tempfile.mkdtemp(prefix="toolkit-kernel-"))
+    config = Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
     client = _client_class()(nb, notebook_name=name, stall_timeout=stall_timeout, timeout=timeout,
                              kernel_name=kernel_name, resources={"metadata": {"path": str(cwd)}},
-                             store_widget_state=True, record_timing=True)
+                             store_widget_state=True, record_timing=True, config=config)
     try:
         client.execute()
     except CellExecutionError as err:
@@ -220,6 +229,8 @@ def execute_notebook(nb: Any, *, name: str, cwd: str | Path, kernel_name: str = 
         index, cell = _last_started(client, nb)
         raise NotebookExecutionError(name, index, first_line(cell.source),
                                      f"ran past the {timeout} s cell timeout") from err
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
     return ExecutedNotebook(nb=nb, cells=client.cell_times)
 
 
