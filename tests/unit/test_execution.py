@@ -67,3 +67,20 @@ def test_explorer_cells_finish_with_the_kernel_and_keep_their_last_view(tmp_path
     outputs = [m["state"]["outputs"] for m in state.values() if m["model_name"] == "OutputModel"]
     assert len(outputs) == 1 and outputs[0][1]["text"] == f"n = {13 % 9 + 1}\n"
     assert "image/png" in outputs[0][0]["data"]
+
+
+CAPTURE = '''
+import ipywidgets as w
+from IPython.display import display
+out = w.Output()
+display(out)
+'''
+
+
+def test_output_captured_by_a_widget_does_not_delay_the_reply(tmp_path):
+    # `with out:` makes the runner mirror each captured item to the kernel on the shell channel while it
+    # waits there for the reply (the runner half of issue 18): every such cell must end with the kernel.
+    cells = [f"with out:\n    out.clear_output(wait=True)\n    print({i})\n    display({{'n': {i}}})" for i in range(20)]
+    result = execute_notebook(_notebook(CAPTURE, *cells), name="capture.ipynb", cwd=tmp_path, stall_timeout=20,
+                              timeout=60)
+    assert len(result.cells) == 21 and max(c.seconds for c in result.cells) < 15

@@ -151,6 +151,18 @@ def _client_class() -> type:
                     self.task_poll_for_reply.cancel()
                     return
 
+        async def _async_poll_kernel_alive(self) -> None:
+            # nbclient's check that the kernel lives, ending when the cell is stopped as stalled (nbclient's
+            # own would go on polling a client that is shut down)
+            while self._stalled is None and self.kc is not None:
+                await asyncio.sleep(1)
+                try:
+                    await self._async_check_alive()
+                except DeadKernelError:
+                    if self.task_poll_for_reply is not None:
+                        self.task_poll_for_reply.cancel()
+                    return
+
         async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
                                      store_history: bool = True) -> Any:
             if cell.cell_type != "code" or not cell.source.strip():
