@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -227,7 +228,8 @@ def execute_notebook(nb: Any, *, name: str, cwd: str | Path, kernel_name: str = 
     # Unix sockets (absolute paths in a private folder) rather than loopback TCP ports: nothing else on the
     # machine can connect to the kernel, and ipykernel 7 has no unencrypted-TCP warning to print at each start.
     sockets = Path(tempfile.mkdtemp(prefix="toolkit-kernel-"))
-    config = Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+    ipc = {"transport": "ipc", "ip": str(sockets / "kernel")} if os.name == "posix" else {}  # no ipc on Windows
+    config = Config({"KernelManager": ipc})
     client = _client_class()(nb, notebook_name=name, stall_timeout=stall_timeout, timeout=timeout,
                              kernel_name=kernel_name, resources={"metadata": {"path": str(cwd)}},
                              store_widget_state=True, record_timing=True, config=config)
