@@ -498,9 +498,9 @@ def test_recorded_values_round_trip_through_json_with_non_finite_as_null(value):
         return v
 
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        assert report.record("m", value) is value
-    assert "m = " in out.getvalue()
-    payload = report._jsonable(value)
+        assert report.record("m", value) is None  # nothing for a notebook to print as Out[n]
+    assert "'name': 'm'" in out.getvalue()
+    payload = report.records.to_json_value(value)
     assert json.loads(json.dumps(payload, allow_nan=False)) == expected(value)
 
 
