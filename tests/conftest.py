@@ -1,6 +1,10 @@
-"""Shared test configuration: GPU tests skip themselves on machines without a usable GPU."""
+"""Shared test configuration: GPU tests skip themselves on machines without a usable GPU; curated
+notebooks are executed once per session (the notebook tests and the browser tests read the same runs)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +26,23 @@ def _cpu_backend_unless_gpu_test(request, monkeypatch):
     if request.node.get_closest_marker("gpu") is None:
         monkeypatch.setenv("TOOLKIT_BACKEND", "cpu")
     yield
+
+
+@pytest.fixture(scope="session")
+def notebook_run(tmp_path_factory):
+    """``run(name, params)``: the :class:`~toolkit.report.NotebookRun` of ``notebooks/<name>`` with ``params``,
+    executed once per session. ``{tmp}`` in a string parameter is the run's own temporary folder."""
+    from toolkit.report import run_notebook
+
+    runs: dict = {}
+
+    def run(name: str, params: dict):
+        key = (name, json.dumps(params, sort_keys=True))
+        if key not in runs:
+            folder = tmp_path_factory.mktemp(Path(name).stem)
+            given = {k: v.replace("{tmp}", str(folder)) if isinstance(v, str) else v for k, v in params.items()}
+            runs[key] = run_notebook(Path(__file__).resolve().parents[1] / "notebooks" / name, given,
+                                     output_dir=folder / "report")
+        return runs[key]
+
+    return run

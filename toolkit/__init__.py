@@ -33,6 +33,7 @@ _SUBMODULES = (
     "regress",
     "report",
     "scale",
+    "stream",
     "widgets",
 )
 

@@ -11,7 +11,7 @@ Examples
 ::
 
     toolkit data --out datasets/generated --n-skus 200 --n-days 730
-    toolkit run notebooks/*.ipynb --out reports -p SCALE=0.2
+    toolkit run notebooks/*.ipynb --out reports -p SCALE=0.2 -p SEED=1
     toolkit report reports/00_quickstart.ipynb
     toolkit bench
     toolkit --debug bench --dir benchmarks
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from toolkit.errors import BackendUnavailableError, DataValidationError
+from toolkit.report.execution import STALL_TIMEOUT
 
 __all__ = ["main", "UsageError"]
 
@@ -37,13 +38,11 @@ class UsageError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions reported in one line: the user's to fix, not the toolkit's."""
-    errors: tuple[type[BaseException], ...] = (UsageError, DataValidationError, BackendUnavailableError, OSError)
-    try:
-        from papermill.exceptions import PapermillExecutionError
-    except ImportError:
-        return errors
-    return (*errors, PapermillExecutionError)
+    """Exceptions reported in one line: the user's to fix, not the toolkit's (a failed or stalled cell included)."""
+    from toolkit.report.execution import NotebookExecutionError, StalledCellError
+
+    return (UsageError, DataValidationError, BackendUnavailableError, OSError, NotebookExecutionError,
+            StalledCellError)
 
 
 def _parameter(text: str) -> tuple[str, object]:
@@ -83,8 +82,12 @@ def _run(args: argparse.Namespace) -> int:
     notebooks = _existing_files(args.notebooks, "notebook")
     params = dict(args.parameter or [])
     for notebook in notebooks:
-        result = run_notebook(notebook, parameters=params, output_dir=args.out, progress=not args.quiet)
-        print(f"{notebook}: {result.seconds:.1f} s -> {result.html} ({len(result.records)} records)")
+        result = run_notebook(notebook, parameters=params, output_dir=args.out, progress=not args.quiet,
+                              stall_timeout=args.stall_timeout)
+        slowest = result.slowest
+        slow = f" (slowest: cell {slowest.index}, {slowest.seconds:.1f} s: {slowest.first_line})" if slowest else ""
+        print(f"{notebook}: {result.seconds:.1f} s{slow} -> {result.html} ({len(result.records)} records)",
+              flush=True)
     return 0
 
 
@@ -131,11 +134,13 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(func=_data)
 
-    run = sub.add_parser("run", parents=[debug], help="execute notebooks with papermill and write HTML reports")
+    run = sub.add_parser("run", parents=[debug], help="execute notebooks and write HTML reports")
     run.add_argument("notebooks", nargs="+")
     run.add_argument("--out", default="reports")
     run.add_argument("-p", "--parameter", type=_parameter, action="append", help="KEY=VALUE (repeatable)")
     run.add_argument("--quiet", action="store_true")
+    run.add_argument("--stall-timeout", type=float, default=STALL_TIMEOUT, metavar="SECONDS",
+                     help="stop a cell with no output and an idle kernel for this long (default %(default)s)")
     run.set_defaults(func=_run)
 
     report = sub.add_parser("report", parents=[debug], help="print the metrics recorded in executed notebooks")
@@ -150,7 +155,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
-    return text if isinstance(err, (UsageError, DataValidationError)) else f"{type(err).__name__}: {text}"
+    from toolkit.report.execution import NotebookExecutionError, StalledCellError
+
+    own = (UsageError, DataValidationError, NotebookExecutionError, StalledCellError)  # messages that name the place
+    return text if isinstance(err, own) else f"{type(err).__name__}: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:

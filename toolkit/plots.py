@@ -230,6 +230,7 @@ def inventory_paths(
         raise DataValidationError.for_parameter("reorder_point", "expected a mapping {label tuple: level}",
                                                 type(reorder_point).__name__)
     ax = _axes(ax, (10, 3.5))
+    top = 0.0
     for n, (key, part) in enumerate(p.groupby(cols, observed=True, sort=True)):
         if n >= max_series:
             break
@@ -237,10 +238,14 @@ def inventory_paths(
         line = ax.plot(part[time_col], part["on_hand"], lw=1.0, label=" / ".join(map(str, key)))[0]
         short = part[part["unmet"] > 0]
         ax.scatter(short[time_col], np.zeros(len(short)), marker="x", s=14, color=line.get_color())
+        top = max(top, float(np.nanmax(part["on_hand"], initial=0.0)))
         if reorder_point is not None and key in reorder_point:
             ax.axhline(reorder_point[key], ls="--", lw=0.8, color=line.get_color())
+            top = max(top, float(reorder_point[key]))
+    # headroom above the highest level, so its dashed line does not lie on the frame's edge
+    ax.set_ylim(bottom=min(ax.get_ylim()[0], 0.0), top=top * 1.12 if top > 0 else None)
     ax.set_ylabel("on hand (x: unmet demand)")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # beside the axes, not over the paths
     return ax
 
 

@@ -36,7 +36,7 @@ from toolkit.panel.checks import (
 )
 from toolkit.plots import check_media_model, host_frame, spend_by_channel
 
-__all__ = ["Explorer", "select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
+__all__ = ["Explorer", "output_item", "select_forecast", "ForecastExplorer", "inventory_what_if", "InventoryWhatIf", "select_deliveries",
            "DeliveryExplorer", "budget_what_if", "BudgetExplorer"]
 
 
@@ -55,8 +55,18 @@ class Explorer:
     """What every explorer shares: its ``controls`` wired to ``update``, laid out above an output area.
 
     A subclass fills ``self.controls`` (name -> ipywidgets control), implements ``update``
-    (recompute from the controls, draw into ``self.output``) and calls :meth:`wire` last in
-    its constructor.
+    (recompute from the controls, then :meth:`show` what to draw) and calls :meth:`wire` last
+    in its constructor.
+
+    Drawing sets the ``Output`` widget's ``outputs`` state in one assignment instead of
+    capturing ``display``/``plt.show()`` inside ``with output:``. Captured output makes a
+    headless runner (nbclient, hence papermill and ``toolkit run``) mirror every captured item
+    back to the kernel as a comm message on the shell channel while it waits for the cell's
+    ``execute_reply`` on that same channel; jupyter_client sends it through a synchronous shadow
+    of the asyncio socket, which can swallow the wake-up of the waiting reply (jupyter/nbclient#312),
+    and the cell then "finishes" only when its timeout expires (issue 18). Setting the state
+    sends nothing from the runner, renders the same in JupyterLab, and is what the HTML
+    report embeds (the widget state holds the last drawn view).
     """
 
     controls: dict
@@ -77,10 +87,51 @@ class Explorer:
         """Recompute from the controls and redraw."""
         raise NotImplementedError
 
+    def show(self, *items: Any) -> None:
+        """Replace what the output area shows by ``items`` (figures, frames, text), in one update."""
+        self.output.outputs = tuple(output_item(item) for item in items)
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
+
+
+def output_item(item: Any) -> dict:
+    """One notebook output (nbformat dict) for a matplotlib figure, a frame or a text.
+
+    Figures become PNG images (closed afterwards), frames HTML tables with a text fallback,
+    anything else a line of text.
+
+    Examples
+    --------
+    >>> output_item("no incident on this lane")["text"]
+    'no incident on this lane\n'
+    """
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+
+    if isinstance(item, Figure):
+        buffer = io.BytesIO()
+        item.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        width, height = (round(v) for v in item.get_size_inches() * 100)
+        return {"output_type": "display_data", "metadata": {},
+                "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                         "text/plain": f"<Figure size {width}x{height} with {len(item.axes)} Axes>"}}
+    if hasattr(item, "to_html"):
+        return {"output_type": "display_data", "metadata": {},
+                "data": {"text/html": item.to_html(), "text/plain": repr(item)}}
+    return {"output_type": "stream", "name": "stdout", "text": f"{item}\n"}
+
+
+def _figure(*subplots: int, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure outside pyplot's registry (nothing for the inline backend to show twice) and its axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*subplots)
 
 
 def select_forecast(
@@ -229,8 +280,6 @@ class ForecastExplorer(Explorer):
 
     def update(self, *_: Any) -> None:
         """Recompute the selection from the controls and redraw."""
-        import matplotlib.pyplot as plt
-
         from toolkit import plots
 
         model = self.controls["model"].value
@@ -244,14 +293,11 @@ class ForecastExplorer(Explorer):
             actual = self.actual[self.actual[self.time_col].isin(fc[self.time_col])]
             for col, value in zip(self.ids, self._key()):
                 actual = actual[actual[col] == value]
-        self.output.clear_output(wait=True)
-        with self.output:
-            fig, ax = plt.subplots(figsize=(10, 3.5))
-            plots.forecast(hist, fc, time_col=self.time_col, target_col=self.target_col,
-                           lower_col=self.lower_col if bounds else None, upper_col=self.upper_col if bounds else None,
-                           actual=actual, title=f"{' / '.join(map(str, self._key()))} - {model}", ax=ax)
-            plt.show()
-            plt.close(fig)
+        fig, ax = _figure(figsize=(10, 3.5))
+        plots.forecast(hist, fc, time_col=self.time_col, target_col=self.target_col,
+                       lower_col=self.lower_col if bounds else None, upper_col=self.upper_col if bounds else None,
+                       actual=actual, title=f"{' / '.join(map(str, self._key()))} - {model}", ax=ax)
+        self.show(fig)
 
 
 def inventory_what_if(
@@ -388,22 +434,15 @@ class InventoryWhatIf(Explorer):
 
     def update(self, *_: Any) -> None:
         """Re-plan with the current controls and redraw the table and the frontier."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
         from toolkit import plots
 
         settings = {name: control.value for name, control in self.controls.items()}
         self.table, self.frontier = inventory_what_if(**self.data, **settings, **self.fixed)
-        self.output.clear_output(wait=True)
-        with self.output:
-            shown = backend.to_host(self.table)[["policy", "cycle_service_level", "fill_rate", "avg_on_hand", "total_cost"]]
-            display(shown.round(3))
-            fig, ax = plt.subplots(figsize=(6, 3.5))
-            best = shown.sort_values("total_cost")["policy"].iloc[0]
-            plots.frontier(self.frontier, service_col="fill_rate", highlight=best, ax=ax)
-            plt.show()
-            plt.close(fig)
+        shown = backend.to_host(self.table)[["policy", "cycle_service_level", "fill_rate", "avg_on_hand", "total_cost"]]
+        fig, ax = _figure(figsize=(6, 3.5))
+        best = shown.sort_values("total_cost")["policy"].iloc[0]
+        plots.frontier(self.frontier, service_col="fill_rate", highlight=best, ax=ax)
+        self.show(shown.round(3), fig)
 
 
 def _lane_frame(frame: Any, param: str, more: list[str]) -> Any:
@@ -570,28 +609,21 @@ class DeliveryExplorer(Explorer):
 
     def update(self, *_: Any) -> None:
         """Recompute the view and the day's routes, and redraw."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
         from toolkit import plots
 
         carrier, zone, date = (self.controls[k].value for k in ("carrier", "zone", "date"))
         self.view = select_deliveries(self.shipments, self.found.lanes, self.found.incidents, carrier, zone, date,
                                       time_col=self.time_col)
         self.plan = self._plan(zone, date)
-        self.output.clear_output(wait=True)
-        with self.output:
-            fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-            plots.delay_distribution(self.view["history"], highlight=self.view["day"], ax=axes[0],
-                                     title=f"{carrier} zone {zone}: delays, {date} on top")
-            if self.plan is not None:
-                plots.routes(self.plan, self.depot, coord_cols=("lat", "lon"), ax=axes[1],
-                             title=f"zone {zone} on {date}: {len(self.plan.vehicles)} vehicles, "
-                                   f"{self.plan.distance:,.0f} km")
-            plt.show()
-            plt.close(fig)
-            shown = self.view["incidents"]
-            display(shown if len(shown) else "no incident on this lane")
+        fig, axes = _figure(1, 2, figsize=(12, 4.5))
+        plots.delay_distribution(self.view["history"], highlight=self.view["day"], ax=axes[0],
+                                 title=f"{carrier} zone {zone}: delays, {date} on top")
+        if self.plan is not None:
+            plots.routes(self.plan, self.depot, coord_cols=("lat", "lon"), ax=axes[1],
+                         title=f"zone {zone} on {date}: {len(self.plan.vehicles)} vehicles, "
+                               f"{self.plan.distance:,.0f} km")
+        shown = self.view["incidents"]
+        self.show(fig, shown if len(shown) else "no incident on this lane")
 
 
 def budget_what_if(model: Any, spend: Mapping[str, float]) -> Any:
@@ -678,21 +710,14 @@ class BudgetExplorer(Explorer):
 
     def update(self, *_: Any) -> None:
         """Re-predict with the sliders' spends and redraw."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
         from toolkit import plots
 
         spend = {c: float(control.value) for c, control in self.controls.items()}
         self.table = budget_what_if(self.model, spend)
         self.uplift = self.table.attrs["total_revenue"] - self.baseline.attrs["total_revenue"]
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.table.round(2))
-            print(f"spend {self.table.attrs['total_spend']:,.0f}/day -> media revenue "
-                  f"{self.table.attrs['total_revenue']:,.0f}/day ({self.uplift:+,.0f} vs the current split)")
-            fig, ax = plt.subplots(figsize=(7, 3.5))
-            plots.response_curves(self.model, spend=spend, ax=ax)
-            plt.show()
-            plt.close(fig)
+        fig, ax = _figure(figsize=(7, 3.5))
+        plots.response_curves(self.model, spend=spend, ax=ax)
+        self.show(self.table.round(2),
+                  f"spend {self.table.attrs['total_spend']:,.0f}/day -> media revenue "
+                  f"{self.table.attrs['total_revenue']:,.0f}/day ({self.uplift:+,.0f} vs the current split)", fig)
 

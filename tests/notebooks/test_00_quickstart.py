@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 
 from toolkit.datasets import make_retail
-from toolkit.report import read_records, run_notebook
+from toolkit.report import read_records
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_quickstart.ipynb"
 pytestmark = pytest.mark.notebooks
 
 
-def test_quickstart_records_what_the_data_says(tmp_path):
-    run = run_notebook(NOTEBOOK, {"SCALE": 0.1, "SEED": 3, "N_DAYS": 365, "BACKEND": "cpu", "DATA_DIR": "none"},
-                       output_dir=tmp_path)
+PARAMS = {"SCALE": 0.1, "SEED": 3, "N_DAYS": 365, "BACKEND": "cpu", "DATA_DIR": "none"}
+
+
+def test_quickstart_records_what_the_data_says(notebook_run):
+    run = notebook_run(NOTEBOOK.name, PARAMS)
     rec = run.records
     html = run.html.read_text()
     assert "Report provenance" in html and "SEED=3" in html and "N_DAYS=365" in html

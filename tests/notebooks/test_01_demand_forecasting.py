@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.report import run_notebook
-
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_demand_forecasting.ipynb"
 pytestmark = pytest.mark.notebooks
 
 
-def test_demand_forecasting_notebook(tmp_path):
-    run = run_notebook(NOTEBOOK, {"SCALE": 0.05, "SEED": 0, "N_DAYS": 550, "N_LOCATIONS": 4, "N_WINDOWS": 2,
-                                  "BACKEND": "cpu", "DATA_DIR": "none"}, output_dir=tmp_path)
+PARAMS = {"SCALE": 0.05, "SEED": 0, "N_DAYS": 550, "N_LOCATIONS": 4, "N_WINDOWS": 2, "BACKEND": "cpu",
+          "DATA_DIR": "none"}
+
+
+def test_demand_forecasting_notebook(notebook_run):
+    run = notebook_run(NOTEBOOK.name, PARAMS)
     rec = run.records
     assert run.html.exists() and "Report provenance" in run.html.read_text()
     for model in ("ar3", "seasonal_naive", "global"):

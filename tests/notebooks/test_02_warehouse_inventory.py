@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.report import run_notebook
-
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_warehouse_inventory.ipynb"
 pytestmark = pytest.mark.notebooks
+PARAMS = {"SCALE": 0.05, "SEED": 0, "N_DAYS": 550, "N_LOCATIONS": 8, "N_WINDOWS": 3,
+                                  "Q_EPISODES": 80, "BACKEND": "cpu", "DATA_DIR": "none"}
 POLICIES = ("base_stock_tuned", "base_stock_csl", "sS_csl", "RS_csl", "q_learning")
 
 
-def test_warehouse_inventory_notebook(tmp_path):
-    run = run_notebook(NOTEBOOK, {"SCALE": 0.05, "SEED": 0, "N_DAYS": 550, "N_LOCATIONS": 8, "N_WINDOWS": 3,
-                                  "Q_EPISODES": 80, "BACKEND": "cpu", "DATA_DIR": "none"}, output_dir=tmp_path)
+def test_warehouse_inventory_notebook(notebook_run):
+    run = notebook_run(NOTEBOOK.name, PARAMS)
     rec = run.records
     assert run.html.exists() and "Report provenance" in run.html.read_text()
     # the fill-rate plan, simulated on held-out (latent) demand, lands near its target
@@ -24,6 +23,11 @@ def test_warehouse_inventory_notebook(tmp_path):
     for policy in POLICIES:
         assert rec[f"total_cost_{policy}"] > 0 and 0 < rec[f"fill_rate_{policy}"] <= 1
     assert rec["policy_winner"] in POLICIES
+    # the verdict is the cheapest policy reaching the fill-rate target (the closest to it when none does)
+    meets = [p for p in POLICIES if rec[f"fill_rate_{p}"] >= rec["fill_rate_target"] - 0.005]
+    expected = (min(meets, key=lambda p: rec[f"total_cost_{p}"]) if meets
+                else max(POLICIES, key=lambda p: rec[f"fill_rate_{p}"]))
+    assert rec["policy_winner"] == expected
     assert rec["q_learning_vs_base_stock_cost"] == pytest.approx(
         rec["total_cost_q_learning"] / rec["total_cost_base_stock_tuned"])
     assert rec["safety_stock_daily_quantile_ratio"] > 1.5

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from toolkit.datasets import make_retail
-from toolkit.report import run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_logistics_delivery.ipynb"
 pytestmark = pytest.mark.notebooks
@@ -15,19 +14,8 @@ PARAMS = {"SCALE": 0.1, "SEED": 1, "N_DAYS": 365, "N_LOCATIONS": 4, "BACKEND": "
           "ROUTE_SECONDS": 1.0, "VEHICLE_KG": 40.0, "ROUTE_ZONES": [1, 2]}
 
 
-def _run(params: dict, output_dir: Path):
-    # Now and then the notebook client never sees the kernel's reply to the cell that builds the
-    # ipywidgets explorer, although the kernel has run it (seen with nbclient 0.11 / ipykernel 7.4;
-    # jupyter/nbclient#312; pyproject pins ipykernel<7, which has not shown it). That hang is the
-    # runner's, not the notebook's: fail it fast, run once more.
-    try:
-        return run_notebook(NOTEBOOK, params, output_dir=output_dir, timeout=180)
-    except TimeoutError:
-        return run_notebook(NOTEBOOK, params, output_dir=output_dir / "retry", timeout=180)
-
-
-def test_logistics_notebook(tmp_path):
-    run = _run(PARAMS, tmp_path)
+def test_logistics_notebook(notebook_run):
+    run = notebook_run(NOTEBOOK.name, PARAMS)
     rec = run.records
     assert run.html.exists() and "Report provenance" in run.html.read_text()
     data = make_retail(n_skus=20, n_locations=4, n_days=365, seed=1, progress=False)

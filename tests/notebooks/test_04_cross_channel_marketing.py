@@ -7,26 +7,17 @@ from pathlib import Path
 import pytest
 
 from toolkit.datasets import make_retail
-from toolkit.report import run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_cross_channel_marketing.ipynb"
 pytestmark = pytest.mark.notebooks
 CHANNELS = ("web", "app", "marketplace", "store")
 
 
-def _run(params: dict, output_dir: Path):
-    # Now and then the notebook client never sees the kernel's reply to the cell that builds the
-    # ipywidgets explorer, although the kernel has run it (seen with nbclient 0.11 / ipykernel 7.4;
-    # jupyter/nbclient#312; pyproject pins ipykernel<7, which has not shown it). That hang is the
-    # runner's, not the notebook's: fail it fast, run once more.
-    try:
-        return run_notebook(NOTEBOOK, params, output_dir=output_dir, timeout=180)
-    except TimeoutError:
-        return run_notebook(NOTEBOOK, params, output_dir=output_dir / "retry", timeout=180)
+PARAMS = {"SCALE": 0.25, "SEED": 0, "N_DAYS": 730, "BACKEND": "cpu", "DATA_DIR": "none"}
 
 
-def test_cross_channel_marketing_notebook(tmp_path):
-    run = _run({"SCALE": 0.25, "SEED": 0, "N_DAYS": 730, "BACKEND": "cpu", "DATA_DIR": "none"}, tmp_path)
+def test_cross_channel_marketing_notebook(notebook_run):
+    run = notebook_run(NOTEBOOK.name, PARAMS)
     rec = run.records
     assert run.html.exists() and "Report provenance" in run.html.read_text()
     data = make_retail(n_skus=50, n_locations=6, n_days=730, seed=0, progress=False)

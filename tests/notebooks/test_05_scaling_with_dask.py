@@ -9,17 +9,19 @@ import pytest
 
 from toolkit import pipeline
 from toolkit.datasets import load_parquet
-from toolkit.report import read_records, run_notebook
+from toolkit.report import read_records
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_scaling_with_dask.ipynb"
 pytestmark = pytest.mark.notebooks
 
 
-def test_scaling_notebook_matches_the_in_memory_pipeline(tmp_path):
-    params = {"SCALE": 0.2, "SEED": 1, "BACKEND": "cpu", "N_LOCATIONS": 3, "N_DAYS": 120,
-              "DATA_DIR": str(tmp_path / "data"), "N_WORKERS": 2, "MEMORY_LIMIT": "2GiB", "SLICE_SKUS": 5,
-              "TOP_K": 50}
-    run = run_notebook(NOTEBOOK, params, output_dir=tmp_path / "out")
+PARAMS = {"SCALE": 0.2, "SEED": 1, "BACKEND": "cpu", "N_LOCATIONS": 3, "N_DAYS": 120, "DATA_DIR": "{tmp}/data",
+          "N_WORKERS": 2, "MEMORY_LIMIT": "2GiB", "SLICE_SKUS": 5, "TOP_K": 50}
+
+
+def test_scaling_notebook_matches_the_in_memory_pipeline(notebook_run):
+    run = notebook_run(NOTEBOOK.name, PARAMS)
+    params = run.parameters
     rec = run.records
     assert read_records(run.notebook) == rec
     n_skus = 400

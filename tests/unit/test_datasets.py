@@ -207,7 +207,8 @@ def test_manifest_lists_every_file_with_its_rows_and_the_generator_parameters(tw
     assert sales["rows"] == N_TWO_BLOCKS * 2 * 30
     assert sales["columns"]["sku"] == "category" and sales["categories"]["sku"]["count"] == N_TWO_BLOCKS
     assert manifest["generator"] == {"n_skus": N_TWO_BLOCKS, "n_locations": 2, "n_days": 30, "start": "2024-01-01",
-                                     "seed": 5, "anomaly_rate": 0.002, "country": "US"}
+                                     "seed": 5, "anomaly_rate": 0.002, "country": "US",
+                                     "incident_rate": 0.0}
     assert load_parquet(two_blocks, tables="products").params == manifest["generator"]
 
 

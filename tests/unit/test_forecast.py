@@ -282,8 +282,8 @@ def test_bad_input_raises_data_validation_error():
     with pytest.raises(DataValidationError, match="'promo'.*future_df is required"):
         fc.predict()
     short = pd.concat([train, train[train.sku == "S0"].head(4).assign(sku="tiny")], ignore_index=True)
-    with pytest.raises(DataValidationError, match="'units'.*too short"):
-        fcm.Forecaster(LinearRegression(), SPEC).fit(short)
+    with pytest.raises(DataValidationError, match="'units'.*too short.*fallback"):
+        fcm.Forecaster(LinearRegression(), SPEC, fallback=None).fit(short)
     with pytest.raises(DataValidationError, match="'date'.*duplicated"):
         fcm.Forecaster(LinearRegression(), SPEC).fit(pd.concat([train, train.head(2)]))
     with pytest.raises(DataValidationError, match="'price'.*missing"):

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CONDA_NAMES = {"torch": "pytorch"}  # pip name -> conda-forge name where they differ
+CONDA_NAMES = {"torch": "pytorch", "redis": "redis-py", "confluent-kafka": "python-confluent-kafka"}  # pip -> conda-forge
 
 
 def _name(requirement: str) -> str:

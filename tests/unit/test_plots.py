@@ -32,3 +32,12 @@ def test_inventory_paths_and_frontier():
     assert len(ax.lines) == 2
     ax = plots.backtest_errors(pd.DataFrame({"model": ["a", "b"], "wape": [0.3, 0.2]}))
     assert len(ax.patches) == 2
+
+
+def test_inventory_paths_leave_headroom_above_the_highest_level_and_keep_the_legend_off_the_lines():
+    paths = pd.DataFrame({"sku": "a", "warehouse": "WH01", "date": pd.date_range("2024-01-01", periods=4),
+                          "on_hand": [4.0, 10.0, 6.0, 2.0], "unmet": 0.0})
+    ax = plots.inventory_paths(paths, reorder_point={("a", "WH01"): 10.0})
+    assert ax.get_ylim()[1] >= 10.0 * 1.1  # the dashed order-up-to line is inside the frame, not on its edge
+    legend = ax.get_legend()
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1  # anchored right of the axes

@@ -15,11 +15,15 @@
   impressions, clicks, conversions per channel and day) and **response**, the true
   adstock/saturation parameters and ROI of every marketing channel;
 * **truth**: every injected anomaly (demand spike/drop, missing value, negative quantity,
-  duplicated order, carrier delay, inventory shrink, click fraud) with its table and keys.
+  duplicated order, carrier delay, inventory shrink, click fraud) with its table and keys;
+* **reviews**: what customers write after they buy (rating, text, returned), driven, with
+  ``incident_rate > 0``, by latent incidents (batch defects, price increases, carrier
+  problems) that also move demand, prices and deliveries and are listed in ``truth``.
 
 :func:`write_parquet` streams the same data to partitioned Parquet with a manifest, and
 :func:`load_parquet` reads it back after checking the files against the manifest;
-:func:`load_electronic_sales` maps a real order-line dataset onto the orders schema.
+:func:`load_electronic_sales` maps a real order-line dataset onto the orders schema;
+:func:`load_drug_reviews` reads a real review corpus with rating classes.
 
 The package, by concern:
 
@@ -29,7 +33,9 @@ The package, by concern:
 * :mod:`~toolkit.datasets.truth` -- anomaly injection and the truth table;
 * :mod:`~toolkit.datasets.retail` -- :class:`RetailData`, :func:`make_retail`, parameter checks;
 * :mod:`~toolkit.datasets.manifest` and :mod:`~toolkit.datasets.parquet` -- on disk;
-* :mod:`~toolkit.datasets.real` -- real-data loaders.
+* :mod:`~toolkit.datasets.incidents`, :mod:`~toolkit.datasets.phrases`,
+  :mod:`~toolkit.datasets.reviews` -- latent incidents, phrase banks and the reviews table;
+* :mod:`~toolkit.datasets.real` and :mod:`~toolkit.datasets.real_reviews` -- real-data loaders.
 
 Design choices
 --------------
@@ -63,6 +69,7 @@ True
 from toolkit.datasets.blocks import BLOCK_SKUS
 from toolkit.datasets.parquet import load_parquet, write_parquet
 from toolkit.datasets.real import load_electronic_sales
+from toolkit.datasets.real_reviews import load_drug_reviews
 from toolkit.datasets.retail import TABLES, RetailData, make_retail
 
 __all__ = [
@@ -71,6 +78,7 @@ __all__ = [
     "write_parquet",
     "load_parquet",
     "load_electronic_sales",
+    "load_drug_reviews",
     "BLOCK_SKUS",
     "TABLES",
 ]

@@ -15,7 +15,11 @@ A block is generated in four steps, all NumPy:
    What is sold is demand censored by stock; shrink (lost stock) is injected here;
 3. **sales**, with injected sales anomalies (:mod:`toolkit.datasets.truth`);
 4. **orders** (one line per sales row with units sold, ``order_id`` = global sales row number
-   + 1) and **shipments** (one per online order line, ``shipment_id`` = ``order_id``).
+   + 1) and **shipments** (one per online order line, ``shipment_id`` = ``order_id``);
+5. **reviews** of the order lines, from their own stream (:mod:`toolkit.datasets.reviews`).
+
+Latent incidents (:mod:`toolkit.datasets.incidents`, only with ``incident_rate > 0``) scale
+the latent demand and prices of step 1 and add carrier delays to the shipments of step 4.
 
 Examples
 --------
@@ -34,6 +38,8 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
+from toolkit.datasets.ids import id_strings
+from toolkit.datasets.reviews import block_reviews
 from toolkit.datasets.truth import (
     carrier_incidents,
     inject_order_anomalies,
@@ -46,7 +52,7 @@ __all__ = ["BLOCK_SKUS", "PANEL_TABLES", "iter_blocks", "latent_demand", "simula
 
 BLOCK_SKUS = 256
 """Skus per generated block (and per Parquet part file)."""
-PANEL_TABLES = ("sales", "orders", "inventory", "shipments")
+PANEL_TABLES = ("sales", "orders", "inventory", "shipments", "reviews")
 """The tables generated block by block (one Parquet part file per block)."""
 
 CARRIER_SHARE = np.array([0.4, 0.3, 0.2, 0.1])
@@ -58,6 +64,8 @@ def iter_blocks(world: dict, seed: int, anomaly_rate: float, progress: bool) -> 
     """Every block's tables (:data:`PANEL_TABLES` and ``truth``), plus ``revenue``: the block's
     incremental revenue per channel (an array in :data:`~toolkit.datasets.world.CHANNELS` order)."""
     incidents = carrier_incidents(np.random.default_rng([seed, 2]), world["dates"])
+    if world.get("incidents") is not None:  # carrier problems: delays on every zone of a carrier
+        incidents = incidents + world["incidents"].lanes
     n_skus = len(world["skus"])
     starts = range(0, n_skus, BLOCK_SKUS)
     if progress:
@@ -98,6 +106,9 @@ def latent_demand(rng: np.random.Generator, world: dict, first: int, last: int) 
     depth = depth.reshape(ns, n_loc)
     noise = rng.normal(0.0, 0.02, (n_days, ns, n_loc))
     price = base_price[None, :, None] * (1.0 - depth[None] * promo) * (1.0 + noise)
+    plan = world.get("incidents")  # latent incidents (toolkit.datasets.incidents), None at rate 0
+    if plan is not None:
+        price = price * plan.price_factor[:, first:last, None]
     price = np.round(price, 2)
     price_effect = (price / base_price[None, :, None]) ** elasticity[None, :, None]
     share = pop / world["popularity"].sum()
@@ -105,6 +116,8 @@ def latent_demand(rng: np.random.Generator, world: dict, first: int, last: int) 
             * world["season"][:, None, :] * price_effect)
     mean += world["marketing_units"][:, None, :] * share[None, :, None]
     mean = np.maximum(mean, 0.0)  # a steeply falling trend must not give a negative rate
+    if plan is not None:
+        mean = mean * plan.demand_factor[:, first:last, None]
     gamma = rng.gamma(6.0, 1.0 / 6.0, mean.shape)
     demand = rng.poisson(mean * gamma).astype(np.float64)
     return {"demand": demand, "price": price, "promo": promo, "share": share}
@@ -207,6 +220,7 @@ def block_tables(world: dict, block: int, first: int, last: int, seed: int, anom
     orders, shipments, more_truth = orders_and_shipments(rng, world, sales, row_offset, sku_codes, loc_codes,
                                                          day_idx, anomaly_rate, incidents)
     truths += more_truth
+    reviews = block_reviews(world, block, seed, sales, shipments, row_offset, day_idx)
 
     wh_names = world["warehouse_names"]
     inv_sku = np.repeat(np.arange(first, last), n_wh * n_days)
@@ -231,24 +245,9 @@ def block_tables(world: dict, block: int, first: int, last: int, seed: int, anom
     extra = world["marketing_units"][:, None, :] * latent["share"][None, :, None] * served * price
     revenue = np.bincount(np.tile(world["channel_of_loc"], n_days * ns), weights=extra.reshape(-1),
                           minlength=len(CHANNELS))
-    return {"sales": sales, "orders": orders, "inventory": inventory, "shipments": shipments, "revenue": revenue,
+    return {"sales": sales, "orders": orders, "inventory": inventory, "shipments": shipments, "reviews": reviews,
+            "revenue": revenue,
             "truth": pd.concat(truths, ignore_index=True)}
-
-
-def id_strings(prefix: str, numbers: np.ndarray, width: int, suffix: str = "") -> pd.Series:
-    """Zero-padded id strings built with pyarrow compute (much faster than Python formatting).
-
-    Examples
-    --------
-    >>> id_strings("C", np.array([7, 12]), 4).tolist()
-    ['C0007', 'C0012']
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=width, padding="0")
-    joined = pc.binary_join_element_wise(prefix, text, suffix, "")
-    return pd.Series(pd.arrays.ArrowStringArray(joined).astype("str"))
 
 
 def orders_and_shipments(rng: np.random.Generator, world: dict, sales: pd.DataFrame, row_offset: int,

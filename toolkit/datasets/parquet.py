@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from toolkit.datasets.blocks import PANEL_TABLES, iter_blocks
+from toolkit.datasets.incidents import attach_incidents
 from toolkit.datasets.manifest import (
     MANIFEST,
     check_schema,
@@ -81,7 +82,8 @@ def write_parquet(path: str | os.PathLike, progress: bool = True, **params: Any)
         Show a progress bar over blocks of skus.
     **params
         The generator parameters of :func:`~toolkit.datasets.make_retail` (``n_skus``,
-        ``n_locations``, ``n_days``, ``start``, ``seed``, ``anomaly_rate``, ``country``),
+        ``n_locations``, ``n_days``, ``start``, ``seed``, ``anomaly_rate``, ``country``,
+        ``incident_rate``),
         with the same defaults and checks.
 
     Returns
@@ -100,8 +102,8 @@ def write_parquet(path: str | os.PathLike, progress: bool = True, **params: Any)
     (out / MANIFEST).unlink(missing_ok=True)
     for name in TABLES:
         clear_table(out, name)
-    world = build_world(params["n_skus"], params["n_locations"], params["n_days"], params["start"], params["seed"],
-                        params["country"])
+    world = attach_incidents(build_world(params["n_skus"], params["n_locations"], params["n_days"], params["start"],
+                                         params["seed"], params["country"]), params["seed"], params["incident_rate"])
     files: dict[str, list[str]] = {name: [] for name in PANEL_TABLES}
     rows: dict[str, list[int]] = {name: [] for name in PANEL_TABLES}
     schemas: dict[str, dict] = {}

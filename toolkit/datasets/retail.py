@@ -29,6 +29,7 @@ import pandas as pd
 
 from toolkit import backend as backends
 from toolkit.datasets.blocks import PANEL_TABLES, iter_blocks
+from toolkit.datasets.incidents import attach_incidents
 from toolkit.datasets.manifest import (
     MANIFEST,
     clear_table,
@@ -53,9 +54,10 @@ TABLES = (
     "marketing",
     "response",
     "truth",
+    "reviews",
 )
 """Every table of a :class:`RetailData`, in this order."""
-GENERATOR_PARAMS = ("n_skus", "n_locations", "n_days", "start", "seed", "anomaly_rate", "country")
+GENERATOR_PARAMS = ("n_skus", "n_locations", "n_days", "start", "seed", "anomaly_rate", "country", "incident_rate")
 """The parameters that decide the data (:func:`make_retail`'s, less where and how they are produced)."""
 BACKENDS = ("cpu", "gpu", "auto")
 
@@ -66,7 +68,7 @@ class RetailData:
 
     Attributes
     ----------
-    products, locations, sales, orders, inventory, shipments, marketing, response, truth : frame
+    products, locations, sales, orders, inventory, shipments, marketing, response, truth, reviews : frame
         See :mod:`toolkit.datasets` and ``datasets/README.md`` for every column; ``None`` for
         a table not loaded.
     params : dict
@@ -88,6 +90,7 @@ class RetailData:
     marketing: Any
     response: Any
     truth: Any
+    reviews: Any = None
     params: dict = dataclasses.field(default_factory=dict)
 
     @property
@@ -135,8 +138,8 @@ def generator_params(**given: Any) -> dict[str, Any]:
         An unknown parameter name (the valid ones are listed), a size that is not a whole
         number (``n_skus`` and ``n_locations`` >= 1, ``n_days`` >= 28), a negative or
         non-integer ``seed``, ``anomaly_rate`` outside [0, 0.05], a ``start`` that is not a
-        timezone-naive date, a calendar running past 2262 (pandas' last date), or a
-        ``country`` that is not a string.
+        timezone-naive date, a calendar running past 2262 (pandas' last date), a
+        ``country`` that is not a string, or ``incident_rate`` outside [0, 12].
 
     Examples
     --------
@@ -153,6 +156,7 @@ def generator_params(**given: Any) -> dict[str, Any]:
     params["n_days"] = n_days = check_int("n_days", params["n_days"], minimum=28)
     params["seed"] = check_int("seed", params["seed"], minimum=0)
     params["anomaly_rate"] = check_number("anomaly_rate", params["anomaly_rate"], 0.0, 0.05)
+    params["incident_rate"] = check_number("incident_rate", params["incident_rate"], 0.0, 12.0)
     if not isinstance(params["country"], str):
         raise DataValidationError.for_parameter("country", "expected a country code string (e.g. 'US')",
                                                 params["country"])
@@ -181,6 +185,7 @@ def make_retail(
     backend: str | None = None,
     country: str = "US",
     progress: bool = True,
+    incident_rate: float = 0.0,
 ) -> RetailData:
     """Generate a synthetic e-commerce supply chain with known ground truth.
 
@@ -206,6 +211,11 @@ def make_retail(
         Holiday calendar (``holidays`` package country code).
     progress : bool
         Show a progress bar over blocks of skus.
+    incident_rate : float
+        Latent incidents (batch defects, price increases; carrier problems) per sku and year,
+        in [0, 12], that move demand, prices, deliveries, returns and what the reviews say
+        (:mod:`toolkit.datasets.incidents`), each recorded in ``truth``. The default 0 draws
+        none, and the other tables are then exactly those of a toolkit without reviews.
 
     Returns
     -------
@@ -226,10 +236,10 @@ def make_retail(
     True
     """
     params = generator_params(n_skus=n_skus, n_locations=n_locations, n_days=n_days, start=start, seed=seed,
-                              anomaly_rate=anomaly_rate, country=country)
+                              anomaly_rate=anomaly_rate, country=country, incident_rate=incident_rate)
     target = resolve_backend(backend)
-    world = build_world(params["n_skus"], params["n_locations"], params["n_days"], params["start"], params["seed"],
-                        params["country"])
+    world = attach_incidents(build_world(params["n_skus"], params["n_locations"], params["n_days"], params["start"],
+                                         params["seed"], params["country"]), params["seed"], params["incident_rate"])
     parts: dict[str, list] = {name: [] for name in (*PANEL_TABLES, "truth", "revenue")}
     for frames in iter_blocks(world, params["seed"], params["anomaly_rate"], progress):
         for name in parts:
@@ -274,7 +284,8 @@ def small_tables(world: dict, seed: int, anomaly_rate: float, truths: list, reve
     response["incremental_revenue"] = [by_channel[CHANNELS.index(c)] for c in response["channel"]]
     response["roi"] = response["incremental_revenue"] / response["spend_total"]
     response["channel"] = pd.Categorical(response["channel"], categories=CHANNELS)
-    truth = pd.concat([*truths, click_truth], ignore_index=True)
+    incidents = [world["incidents"].truth] if world.get("incidents") is not None else []
+    truth = pd.concat([*truths, click_truth, *incidents], ignore_index=True)
     order = ["table", "type", "date", "sku", "location", "warehouse", "carrier", "zone", "order_id"]
     truth = truth.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)
     return {"products": world["products"], "locations": world["locations"], "marketing": marketing,

@@ -36,10 +36,10 @@ Examples
 [nan, 1.0, 1.5, 2.0]
 """
 
-from toolkit.features.calendar import CALENDAR_FEATURES, HOLIDAY_FEATURES, add_calendar, add_fourier
+from toolkit.features.calendar import CALENDAR_FEATURES, HOLIDAY_FEATURES, INTRADAY_FEATURES, add_calendar, add_fourier
 from toolkit.features.commerce import add_channel_share, add_price_features, add_target_encoding
 from toolkit.features.media import add_adstock, add_saturation
-from toolkit.features.spec import FULL_HISTORY, FeatureSpec, build_features
+from toolkit.features.spec import FREQUENCY_FEATURES, FULL_HISTORY, FeatureSpec, build_features
 from toolkit.features.target import add_diff, add_ewm, add_expanding, add_lags, add_pct_change, add_rolling
 from toolkit.kernels.windows import (
     EXPANDING_STATS,
@@ -75,4 +75,6 @@ __all__ = [
     "ROLLING_STATS",
     "EXPANDING_STATS",
     "FULL_HISTORY",
+    "FREQUENCY_FEATURES",
+    "INTRADAY_FEATURES",
 ]

@@ -6,9 +6,13 @@
   grow with the number of series; on cuDF the gather runs on the device.
 * **Days.** A row's day is its timestamp floored to the day of the time axis
   (:mod:`toolkit.panel.timeaxis`), whatever the panel's frequency; days to and since a
-  holiday, and the Fourier time ``t``, count days since 1970-01-01, so terms agree across
-  frames and series. A frequency's own seasonal period is
-  :func:`toolkit.panel.periods_per_year` steps (e.g. a yearly Fourier period of 365.25 days).
+  holiday count whole days since 1970-01-01. ``hour`` (0-23) is read from the timestamp
+  itself, for hourly panels.
+* **Fourier time** ``t`` counts days since 1970-01-01 *with their fraction* (noon is
+  ``.5``), so a period of one day (``(1, k)``) describes the daily cycle of an hourly panel
+  and terms agree across frames and series; on timestamps at midnight it is the day
+  number. A frequency's own seasonal period is :func:`toolkit.panel.periods_per_year` steps
+  (e.g. a yearly Fourier period of 365.25 days).
 * **Missing timestamps** (NaT) are refused, naming the time column.
 * **Dask.** Rows are independent: every partition is computed as it is
   (:func:`toolkit.panel.per_partition`), with no shuffle.
@@ -38,6 +42,7 @@ from toolkit.panel import timeaxis
 
 __all__ = [
     "CALENDAR_FEATURES",
+    "INTRADAY_FEATURES",
     "HOLIDAY_FEATURES",
     "add_calendar",
     "add_fourier",
@@ -61,8 +66,11 @@ CALENDAR_FEATURES = (
     "is_month_start",
     "is_month_end",
 )
+INTRADAY_FEATURES = ("hour",)
+"""Features of the time of day (asked for by name: not in the default set of :func:`add_calendar`)."""
 HOLIDAY_FEATURES = ("is_holiday", "holiday_name", "days_to_holiday", "days_since_holiday")
 _NS_PER_DAY = timeaxis.fixed_nanos(timeaxis.to_offset("D"))
+_NS_PER_HOUR = _NS_PER_DAY // 24
 _BLOCK = 2**16
 """Rows per block when day numbers are computed (a block of int64 days stays in cache)."""
 
@@ -91,7 +99,7 @@ def calendar_names(features: Any, country: Any, param: str = "features") -> tupl
         return CALENDAR_FEATURES + (HOLIDAY_FEATURES if country else ())
     names = tuple(panel.as_list(features, param))
     for name in names:
-        panel.check_choice(param, name, CALENDAR_FEATURES + HOLIDAY_FEATURES)
+        panel.check_choice(param, name, CALENDAR_FEATURES + INTRADAY_FEATURES + HOLIDAY_FEATURES)
     if not country and any(f in HOLIDAY_FEATURES for f in names):
         raise DataValidationError.for_parameter("country", "holiday features need a country (e.g. country='US')",
                                                 country)
@@ -203,8 +211,9 @@ def calendar_columns(like: Any, time_ns: Any, features: Sequence[str], country: 
     n = time_ns.shape[0]
     first = int(_days(xp.min(time_ns))) if n else 0
     last = int(_days(xp.max(time_ns))) if n else 0
-    table = _day_table(first, last, features, country, subdivisions)
-    columns = {name: xp.asarray(table[name]) for name in features}
+    by_day = [name for name in features if name != "hour"]
+    table = _day_table(first, last, by_day, country, subdivisions)
+    columns = {name: xp.asarray(table[name]) for name in by_day}
     cols = {name: xp.empty(n, dtype=values.dtype) for name, values in columns.items()}
     for begin in range(0, n, _BLOCK):
         days = _days(time_ns[begin:begin + _BLOCK])
@@ -213,13 +222,16 @@ def calendar_columns(like: Any, time_ns: Any, features: Sequence[str], country: 
             cols[name][begin:begin + _BLOCK] = xp.take(values, days)
     if "holiday_name" in cols:
         cols["holiday_name"] = panel.categorical(like, cols["holiday_name"], table["holiday_names"])
-    return cols
+    if "hour" in features:
+        cols["hour"] = xp.astype((time_ns // _NS_PER_HOUR) % 24, xp.int8)
+    return {name: cols[name] for name in features}
 
 
 def fourier_columns(time_ns: Any, terms: Sequence[tuple[float, int]]) -> dict[str, Any]:
-    """``sin``/``cos`` of ``2 pi k t / period`` with ``t`` in days since the epoch, for each term."""
+    """``sin``/``cos`` of ``2 pi k t / period`` with ``t`` in (fractional) days since the epoch, for each term."""
     xp = array_namespace(time_ns)
-    t = xp.astype(_days(time_ns), xp.float64)
+    days = _days(time_ns)
+    t = xp.astype(days, xp.float64) + xp.astype(time_ns - days * _NS_PER_DAY, xp.float64) / _NS_PER_DAY
     cols = {}
     for period, order in terms:
         names = fourier_names(period, order)
@@ -261,7 +273,8 @@ def add_calendar(
     features : sequence of str, optional
         Among :data:`CALENDAR_FEATURES` (``dayofweek`` 0=Monday, ``day``, ``weekofyear``
         (ISO), ``month``, ``quarter``, ``year``, ``dayofyear``, ``is_weekend``,
-        ``is_month_start``, ``is_month_end``) and :data:`HOLIDAY_FEATURES` (``is_holiday``,
+        ``is_month_start``, ``is_month_end``), ``hour`` (0-23, asked for by name) and
+        :data:`HOLIDAY_FEATURES` (``is_holiday``,
         ``holiday_name`` (categorical, ``""`` on other days), ``days_to_holiday`` (0 on a
         holiday), ``days_since_holiday``); default all of the first, plus the holiday ones
         when ``country`` is given.
@@ -309,7 +322,8 @@ def _fourier_frame(df, time_col, terms, strict=True):
 def add_fourier(df: Any, time_col: str = "date", period: float = 7.0, order: int = 1) -> Any:
     """Add Fourier terms ``sin(2 pi k t / period)``, ``cos(...)``, ``k = 1..order``.
 
-    ``t`` counts days since 1970-01-01, so terms agree across frames and series.
+    ``t`` counts days since 1970-01-01 with their fraction, so terms agree across frames
+    and series (a period of 1 is the daily cycle of an hourly panel).
 
     Parameters
     ----------

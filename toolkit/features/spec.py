@@ -52,10 +52,32 @@ from toolkit.features.target import check_min_periods, ewm_terms
 from toolkit.kernels.windows import ENGINES, EXPANDING_STATS, ewm_kernel, lag, rolling_kernel, stat_names
 from toolkit.panel import DEFAULT_ID_COLS, SeriesLayout
 
-__all__ = ["FULL_HISTORY", "FeatureSpec", "build_features"]
+__all__ = ["FULL_HISTORY", "FREQUENCY_FEATURES", "FeatureSpec", "build_features"]
 
 FULL_HISTORY = 2**31 - 1
 """``FeatureSpec.lookback`` of a spec whose features depend on the whole history."""
+
+FREQUENCY_FEATURES: dict[str, dict[str, Any]] = {
+    "s": {"lags": (1, 2, 3, 60), "rolling": {60: ("mean",)}, "calendar": ("hour",), "fourier": ()},
+    "min": {"lags": (1, 2, 3, 60), "rolling": {60: ("mean",)}, "calendar": ("hour",), "fourier": ((1.0, 3),)},
+    "h": {"lags": (1, 2, 3, 24, 48, 168), "rolling": {24: ("mean",), 168: ("mean", "std")},
+          "calendar": ("hour", "dayofweek"), "fourier": ((1.0, 3), (7.0, 2))},
+    "D": {"lags": (1, 7, 14, 28), "rolling": {7: ("mean",), 28: ("mean", "std")},
+          "calendar": ("dayofweek", "month"), "fourier": ((7.0, 2), (365.25, 3))},
+    "B": {"lags": (1, 5, 10, 20), "rolling": {5: ("mean",), 20: ("mean", "std")},
+          "calendar": ("dayofweek", "month"), "fourier": ((365.25, 3),)},
+    "W": {"lags": (1, 2, 3, 4, 13, 26, 52), "rolling": {4: ("mean",), 13: ("mean", "std")},
+          "calendar": ("weekofyear",), "fourier": ((365.25, 4),)},
+    "M": {"lags": tuple(range(1, 13)), "rolling": {3: ("mean",), 12: ("mean", "std")},
+          "calendar": ("month",), "fourier": ()},
+    "Q": {"lags": (1, 2, 3, 4, 8), "rolling": {4: ("mean", "std")}, "calendar": ("quarter",), "fourier": ()},
+    "Y": {"lags": (1, 2, 3), "rolling": {3: ("mean",)}, "calendar": (), "fourier": ()},
+}
+"""Default features per calendar unit (:func:`toolkit.panel.calendar_unit`), in steps of the
+frequency: lags up to one season (and its multiples where series are long enough to
+afford them), windows of a short run and a season, the calendar term that names the
+season's phase, and Fourier terms (periods in days) for periods a calendar term does not
+name. ``"D"`` is the historical :class:`FeatureSpec` default."""
 
 
 def _rolling_field(rolling: Any) -> dict[int, tuple]:
@@ -169,6 +191,33 @@ class FeatureSpec:
             if col in names:
                 raise DataValidationError.for_parameter("exog", f"column {col!r} is both a key/target and a feature",
                                                         col)
+
+    @classmethod
+    def for_freq(cls, freq: Any, **fields: Any) -> "FeatureSpec":
+        """The default features of a frequency (:data:`FREQUENCY_FEATURES`), with ``fields`` on top.
+
+        Parameters
+        ----------
+        freq : str or pandas offset
+            ``"D"``, ``"B"``, ``"W-SUN"``, ``"MS"``, ``"QE"``, ``"YS"``, ``"h"``...
+        **fields
+            Any other field (``exog``, ``id_cols``, ``target_col``, or a default to replace).
+
+        Raises
+        ------
+        DataValidationError
+            ``freq`` is not a frequency (naming ``freq``), or a field is invalid.
+
+        Examples
+        --------
+        >>> spec = FeatureSpec.for_freq("MS", exog=("price",))
+        >>> spec.lags[-1], spec.calendar, spec.fourier, spec.exog
+        (12, ('month',), (), ('price',))
+        >>> FeatureSpec.for_freq("W-SUN").calendar, FeatureSpec.for_freq("h").fourier
+        (('weekofyear',), ((1.0, 3), (7.0, 2)))
+        """
+        defaults = dict(FREQUENCY_FEATURES[panel.calendar_unit(freq)])
+        return cls(**{**defaults, **fields})
 
     @property
     def feature_names(self) -> list[str]:

@@ -13,6 +13,13 @@ The package by concern:
   ``diff``) as composable objects;
 * :mod:`~toolkit.forecast.baselines` -- :class:`Naive`, :class:`SeasonalNaive`,
   :class:`MovingAverage`, :class:`Croston`;
+* :mod:`~toolkit.forecast.local` -- local statistical models fitted to all series at once:
+  :class:`ETS` (per-series choice of trend and season), :class:`SES`, :class:`Holt`,
+  :class:`DampedTrend`, :class:`Theta`;
+* :mod:`~toolkit.forecast.ensemble` -- :class:`Ensemble`: global and local forecasters
+  combined (median, mean, weights from backtest errors) or chosen per panel or series;
+* :mod:`~toolkit.forecast.frequency` -- defaults that follow from the frequency (horizon,
+  season, moving-average window);
 * :mod:`~toolkit.forecast.intervals` -- conformal quantiles from backtest residuals;
 * :mod:`~toolkit.forecast.backtest` -- :func:`backtest`, rolling-origin evaluation that
   refuses forecasts which do not line up with the actuals.
@@ -31,15 +38,24 @@ Examples
 from toolkit.forecast.backtest import BacktestResult, backtest
 from toolkit.forecast.base import FitReport, PanelForecaster
 from toolkit.forecast.baselines import Baseline, Croston, MovingAverage, Naive, SeasonalNaive
+from toolkit.forecast.ensemble import Ensemble
 from toolkit.forecast.forecaster import Forecaster
+from toolkit.forecast.local import ETS, SES, DampedTrend, Holt, LocalModel, Theta
 from toolkit.forecast.transforms import TRANSFORMS, TargetTransforms
 
 __all__ = [
     "Forecaster",
+    "Ensemble",
     "Naive",
     "SeasonalNaive",
     "MovingAverage",
     "Croston",
+    "ETS",
+    "SES",
+    "Holt",
+    "DampedTrend",
+    "Theta",
+    "LocalModel",
     "Baseline",
     "PanelForecaster",
     "backtest",

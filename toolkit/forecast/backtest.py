@@ -35,8 +35,10 @@ from sklearn.base import clone
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
+from toolkit.forecast.frequency import default_horizon, default_season
 from toolkit.forecast.intervals import check_quantiles
-from toolkit.panel import DEFAULT_ID_COLS, DEFAULT_TARGET_COL, DEFAULT_TIME_COL, SeriesLayout, checks, frames
+from toolkit.panel import (DEFAULT_ID_COLS, DEFAULT_TARGET_COL, DEFAULT_TIME_COL, SeriesLayout, checks, frames,
+                           infer_freq, to_offset)
 from toolkit.regress import evaluate, time_series_splits
 
 __all__ = ["BacktestResult", "backtest"]
@@ -105,7 +107,7 @@ def backtest(
     target_col: str | None = None,
     stockout_col: str | None = "stockout",
     metrics: Sequence[str] = ("mae", "rmse", "wape", "bias", "mase"),
-    season: int = 7,
+    season: int | None = None,
     progress: bool = True,
     fit_kwargs: dict | None = None,
 ) -> BacktestResult:
@@ -121,7 +123,9 @@ def backtest(
     forecaster : Forecaster or baseline (cloned per window)
     df : pandas or cuDF DataFrame
     n_windows, horizon, step : int
-        ``horizon`` defaults to the forecaster's; ``step`` to ``horizon`` (in time stamps).
+        ``horizon`` defaults to the forecaster's, else to the frequency's
+        (:func:`~toolkit.forecast.frequency.default_horizon` of the forecaster's ``freq`` or of
+        the one inferred from ``df``); ``step`` to ``horizon`` (in time stamps).
     quantiles : list of float, optional
         Also forecast conformal quantiles (the forecaster needs ``calibration_windows``).
     id_cols, time_col, target_col : optional
@@ -129,8 +133,9 @@ def backtest(
     stockout_col : str, optional
         Stock-out rows count as missing actuals when the forecaster excludes them.
     metrics : names for :func:`toolkit.regress.evaluate` (``mase`` scaled on each window's history)
-    season : int
-        Seasonal lag of MASE's scaling.
+    season : int, optional
+        Seasonal lag of MASE's scaling (default: the frequency's season length, 7 for daily
+        data, 12 monthly, 4 quarterly, 52 weekly).
     progress : bool
         Show a progress bar over windows.
     fit_kwargs : dict, optional
@@ -156,14 +161,22 @@ def backtest(
                                                                   "(fit, predict, get_params)", forecaster)
     checks.check_frame(df, dask=False)
     keys, time_col, target_col = _columns(forecaster, id_cols, time_col, target_col)
-    horizon = checks.check_int("horizon", horizon if horizon is not None else getattr(forecaster, "horizon", None),
-                               minimum=1)
-    season = checks.check_int("season", season, minimum=1)
+    if horizon is None:
+        horizon = getattr(forecaster, "horizon", None)
+    if horizon is not None:
+        horizon = checks.check_int("horizon", horizon, minimum=1)
+    if season is not None:
+        season = checks.check_int("season", season, minimum=1)
     quantiles = check_quantiles(quantiles)
     if fit_kwargs is not None and not isinstance(fit_kwargs, dict):
         raise DataValidationError.for_parameter("fit_kwargs", "expected a dict of fit arguments", fit_kwargs)
     checks.require_columns(df, [*keys, time_col, target_col], "by backtest")
     checks.require_datetime(df, time_col)
+    if horizon is None or season is None:  # from the frequency: the forecaster's, else the data's
+        given = getattr(forecaster, "freq", None)
+        freq = to_offset(given) if given is not None else to_offset(infer_freq(df, keys, time_col))
+        horizon = horizon if horizon is not None else default_horizon(freq)
+        season = season if season is not None else default_season(freq)
     splits = time_series_splits(df, time_col, n_windows, horizon, step)
     windows = list(enumerate(splits))
     if progress:

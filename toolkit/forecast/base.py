@@ -22,12 +22,16 @@ Design choices (where the issue is silent):
   (lags then count rows, as in :mod:`toolkit.features`; the report is kept in ``spacing_``).
   Forecast timestamps are the next steps of each series on the calendar
   (:func:`toolkit.panel.future_dates`), so monthly forecasts fall on month starts.
+  ``horizon=None`` is the frequency's (:mod:`toolkit.forecast.frequency`), in ``horizon_``.
+* **Columns.** Keys, time and target are those of the ``fit`` call, else those of the
+  forecaster's ``spec`` (a :class:`~toolkit.features.FeatureSpec`), else the defaults.
 * **Stock-outs.** A row flagged in ``stockout_col`` recorded censored sales, not demand.
   With ``stockouts="exclude"`` (default) such rows leave the training loss and the
   calibration and backtest errors (their actuals count as missing), while the features keep
   seeing the recorded sales, exactly as they will at prediction time. ``"include"`` treats
   them as ordinary rows.
-* **Intervals** are conformal (:mod:`toolkit.forecast.intervals`).
+* **Intervals** are conformal (:mod:`toolkit.forecast.intervals`): residuals of a backtest
+  in the original units, so they hold whatever the target transforms.
 
 Examples
 --------
@@ -51,7 +55,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
+from toolkit.features import FeatureSpec
 from toolkit.forecast.backtest import BacktestResult, backtest
+from toolkit.forecast.frequency import default_horizon
 from toolkit.forecast.intervals import check_quantiles, quantile_columns, scaled_residuals, series_scale
 from toolkit.panel import (DEFAULT_ID_COLS, DEFAULT_TARGET_COL, DEFAULT_TIME_COL, SeriesLayout, checks, frames,
                            check_spacing, future_dates, infer_freq, to_offset)
@@ -67,15 +73,24 @@ IRREGULAR = ("raise", "allow")
 
 @dataclasses.dataclass
 class FitReport:
-    """Training rows accounted for: ``rows_in == rows_used + sum(dropped.values())``."""
+    """Training rows accounted for: ``rows_in == rows_used + sum(dropped.values())``.
+
+    ``fallback`` counts series that a forecaster handed to a simpler model, by reason (a
+    series too short for the global model's features, a season or trend a local model
+    could not fit safely); their rows still count as used.
+    """
 
     rows_in: int
     rows_used: int
     dropped: dict
+    fallback: dict = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         parts = ", ".join(f"{k}: {v}" for k, v in self.dropped.items())
-        return f"{self.rows_in} rows in, {self.rows_used} used for training, dropped: {parts or 'none'}"
+        text = f"{self.rows_in} rows in, {self.rows_used} used for training, dropped: {parts or 'none'}"
+        if self.fallback:
+            text += "; series on a fallback: " + ", ".join(f"{k}: {v}" for k, v in self.fallback.items())
+        return text
 
 
 class PanelForecaster(BaseEstimator):
@@ -88,17 +103,23 @@ class PanelForecaster(BaseEstimator):
     # ---- parameters and columns
     def resolve_columns(self, id_cols: Any = None, time_col: str | None = None,
                         target_col: str | None = None) -> tuple[list[str], str, str]:
-        """The key, time and target columns: the given ones, else this forecaster's defaults."""
-        keys = checks.as_list(id_cols) if id_cols is not None else list(DEFAULT_ID_COLS)
-        return keys, time_col or DEFAULT_TIME_COL, target_col or DEFAULT_TARGET_COL
+        """The key, time and target columns: the given ones, else the ``spec``'s, else the toolkit's defaults."""
+        spec = getattr(self, "spec", None)
+        if spec is not None and not isinstance(spec, FeatureSpec):
+            raise DataValidationError.for_parameter("spec", f"expected a FeatureSpec, got a {type(spec).__name__}")
+        keys = checks.as_list(id_cols) if id_cols is not None else list(spec.id_cols if spec else DEFAULT_ID_COLS)
+        return (keys, time_col or (spec.time_col if spec else DEFAULT_TIME_COL),
+                target_col or (spec.target_col if spec else DEFAULT_TARGET_COL))
 
-    def _check_params(self) -> int:
-        """Validate the shared parameters; the horizon as an int."""
+    def _check_params(self) -> int | None:
+        """Validate the shared parameters; the horizon as an int (None: from the frequency at fit)."""
         checks.check_choice("stockouts", self.stockouts, STOCKOUTS)
         checks.check_choice("irregular", getattr(self, "irregular", "raise"), IRREGULAR)
         checks.check_int("calibration_windows", self.calibration_windows, minimum=0)
         if self.freq is not None:
             to_offset(self.freq)
+        if self.horizon is None:
+            return None
         return checks.check_int("horizon", self.horizon, minimum=1)
 
     # ---- the input contract
@@ -142,26 +163,36 @@ class PanelForecaster(BaseEstimator):
             checks.require_not_null(df, [self.stockout_col_], shown, "as the stock-out flag")
 
     def _validate(self, df: Any, keys: list[str], time_col: str, target_col: str, exog: Sequence[str],
-                  stockout_col: str | None) -> SeriesLayout:
-        """The whole input contract of an in-memory fit; the panel's layout."""
+                  stockout_col: str | None, refuse_short: bool = True) -> SeriesLayout:
+        """The whole input contract of an in-memory fit; the panel's layout.
+
+        The time axis comes first (``freq_``, ``horizon_``), so that ``min_rows`` may depend
+        on it; series shorter than ``min_rows`` are refused, naming them, unless
+        ``refuse_short`` is False (the caller hands them to a fallback: :meth:`short_series`).
+        """
         checks.check_frame(df, dask=False)
         self.check_columns(df, keys, time_col, target_col, exog, stockout_col)
         self._check_values(df)
         layout = SeriesLayout.from_frame(df, self.id_cols_, self.time_col_)
-        short = np.flatnonzero(np.asarray(backend.to_host(layout.lengths)) < self.min_rows())
+        self._time_axis(df, layout)
+        short = self.short_series(layout) if refuse_short else np.zeros(0, dtype=np.int64)
         if short.size:
             checks.fail(self.target_col_, f"series too short: fewer than {self.min_rows()} rows needed by "
                                           f"{type(self).__name__}", int(short.size),
                         checks.examples(df, layout.first_rows()[layout.xp.asarray(short)], self.id_cols_))
-        self._time_axis(df, layout)
         return layout
 
+    def short_series(self, layout: SeriesLayout) -> np.ndarray:
+        """Numbers (layout order) of the series with fewer than ``min_rows()`` rows (host array)."""
+        return np.flatnonzero(np.asarray(backend.to_host(layout.lengths)) < self.min_rows())
+
     def _time_axis(self, df: Any, layout: SeriesLayout) -> None:
-        """``freq_`` (given or inferred) and ``spacing_``; raise on irregular series unless allowed."""
+        """``freq_`` (given or inferred), ``horizon_`` and ``spacing_``; raise on irregular series unless allowed."""
         keys, time_col = self.id_cols_, self.time_col_
         offset = to_offset(self.freq) if self.freq is not None else to_offset(
             infer_freq(df, keys, time_col, layout=layout))
         self.freq_ = offset.freqstr
+        self.horizon_ = int(self.horizon) if self.horizon is not None else default_horizon(offset)
         self.spacing_ = check_spacing(df, offset, keys, time_col, layout=layout)
         if getattr(self, "irregular", "raise") == "raise":
             self.spacing_.raise_if_irregular(time_col)
@@ -228,7 +259,7 @@ class PanelForecaster(BaseEstimator):
         if not self.calibration_windows:
             return
         inner = clone(self).set_params(calibration_windows=0, freq=self.freq_)
-        result = backtest(inner, df, n_windows=self.calibration_windows, horizon=self.horizon,
+        result = backtest(inner, df, n_windows=self.calibration_windows, horizon=self.horizon_,
                           id_cols=self.id_cols_, time_col=self.time_col_, target_col=self.target_col_,
                           stockout_col=self.stockout_col_, progress=False, fit_kwargs=self._fit_kwargs())
         self.calibrate(result)
@@ -272,5 +303,5 @@ class PanelForecaster(BaseEstimator):
 
     def _prepare_predict(self, h: int | None, quantiles: Any) -> tuple[int, list[float]]:
         check_is_fitted(self, "series_")
-        h = checks.check_int("h", self.horizon if h is None else h, minimum=1)
+        h = checks.check_int("h", self.horizon_ if h is None else h, minimum=1)
         return h, check_quantiles(quantiles)

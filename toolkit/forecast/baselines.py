@@ -5,7 +5,10 @@ right-aligned ``(n_series, width)`` matrix by :meth:`toolkit.panel.SeriesLayout.
 (stock-outs as NaN when they are excluded), with no Python loop over series. They share the
 input contract, time axis, intervals and output of :mod:`toolkit.forecast.base`; ``fit``
 takes ``future_exog`` and ``predict`` takes ``future_df`` for interface parity and ignores
-them.
+them. The columns are those of the ``fit`` call, else those of the optional ``spec`` (a
+:class:`~toolkit.features.FeatureSpec`, as the global forecaster's), else the toolkit's
+defaults. ``horizon=None``, ``season=None`` and ``window=None`` follow the frequency
+(:mod:`toolkit.forecast.frequency`): 12 months, 4 quarters, 7 days...
 
 Examples
 --------
@@ -26,7 +29,8 @@ import numpy as np
 
 from toolkit import backend
 from toolkit.forecast.base import FitReport, PanelForecaster
-from toolkit.panel import DEFAULT_ID_COLS, DEFAULT_TARGET_COL, DEFAULT_TIME_COL, checks
+from toolkit.forecast.frequency import default_season, default_window
+from toolkit.panel import SeriesLayout, checks
 
 __all__ = ["Baseline", "Naive", "SeasonalNaive", "MovingAverage", "Croston"]
 
@@ -63,10 +67,12 @@ class Baseline(PanelForecaster):
     def _check_own_params(self) -> None:
         """Validate the baseline's own parameters (subclasses)."""
 
-    def fit(self, df: Any, id_cols: Any = DEFAULT_ID_COLS, time_col: str = DEFAULT_TIME_COL,
-            target_col: str = DEFAULT_TARGET_COL, future_exog: Sequence[str] | None = None,
-            stockout_col: str | None = "stockout") -> "Baseline":
+    def fit(self, df: Any, id_cols: Any = None, time_col: str | None = None, target_col: str | None = None,
+            future_exog: Sequence[str] | None = None, stockout_col: str | None = "stockout") -> "Baseline":
         """Fit on every series of ``df`` (``future_exog`` is accepted and ignored).
+
+        ``id_cols``, ``time_col`` and ``target_col`` default to the ``spec``'s, else to
+        ``("sku", "location")``, ``"date"`` and ``"units"``.
 
         Returns
         -------
@@ -83,12 +89,16 @@ class Baseline(PanelForecaster):
         keys, time_col, target_col = self.resolve_columns(id_cols, time_col, target_col)
         layout = self._validate(df, keys, time_col, target_col, (), stockout_col)
         observed = self._series_state(df, layout)
-        width = self.width() or int(backend.to_host(layout.xp.max(layout.lengths)))
-        self.state_ = self._state(layout.dense(observed, width))
         stockouts = int(layout.xp.sum(~self._loss_mask(df)))
         self.report_ = FitReport(len(df), len(df) - stockouts, {"stockout": stockouts})
+        self.state_ = self._state_from(layout, observed)
         self._calibrate(df)
         return self
+
+    def _state_from(self, layout: SeriesLayout, observed: Any) -> Any:
+        """The forecasting state from the series-sorted target (NaN on excluded stock-outs)."""
+        width = self.width() or int(backend.to_host(layout.xp.max(layout.lengths)))
+        return self._state(layout.dense(observed, width))
 
     def _state(self, dense: Any) -> Any:
         raise NotImplementedError
@@ -129,8 +139,8 @@ class Naive(Baseline):
     [5.0, 5.0]
     """
 
-    def __init__(self, horizon: int = 28, stockouts: str = "exclude", freq: Any = None, calibration_windows: int = 0,
-                 irregular: str = "raise"):
+    def __init__(self, horizon: int | None = None, stockouts: str = "exclude", freq: Any = None,
+                 calibration_windows: int = 0, irregular: str = "raise", spec: Any = None):
         self._keep(locals())
 
     def width(self) -> int | None:
@@ -154,18 +164,23 @@ class SeasonalNaive(Baseline):
     [3.0, 4.0, 3.0]
     """
 
-    def __init__(self, season: int = 7, horizon: int = 28, stockouts: str = "exclude", freq: Any = None,
-                 calibration_windows: int = 0, irregular: str = "raise"):
+    def __init__(self, season: int | None = None, horizon: int | None = None, stockouts: str = "exclude",
+                 freq: Any = None, calibration_windows: int = 0, irregular: str = "raise", spec: Any = None):
         self._keep(locals())
 
     def _check_own_params(self) -> None:
-        checks.check_int("season", self.season, minimum=1)
+        if self.season is not None:
+            checks.check_int("season", self.season, minimum=1)
+
+    def season_in_force(self) -> int:
+        """The season in force: the given one, else the frequency's (after the time axis is read)."""
+        return int(self.season) if self.season is not None else default_season(self.freq_)
 
     def width(self) -> int | None:
-        return int(self.season)
+        return self.season_in_force()
 
     def min_rows(self) -> int:
-        return int(self.season)
+        return self.season_in_force()
 
     def _state(self, dense: Any) -> Any:
         xp = backend.array_namespace(dense)
@@ -174,7 +189,7 @@ class SeasonalNaive(Baseline):
 
     def _path(self, h: int) -> Any:
         xp = backend.array_namespace(self.state_)
-        phase = xp.asarray(np.arange(h) % int(self.season))
+        phase = xp.asarray(np.arange(h) % int(self.state_.shape[1]))
         return xp.take(self.state_, phase, axis=1).T
 
 
@@ -190,15 +205,16 @@ class MovingAverage(Baseline):
     [3.5]
     """
 
-    def __init__(self, window: int = 28, horizon: int = 28, stockouts: str = "exclude", freq: Any = None,
-                 calibration_windows: int = 0, irregular: str = "raise"):
+    def __init__(self, window: int | None = None, horizon: int | None = None, stockouts: str = "exclude",
+                 freq: Any = None, calibration_windows: int = 0, irregular: str = "raise", spec: Any = None):
         self._keep(locals())
 
     def _check_own_params(self) -> None:
-        checks.check_int("window", self.window, minimum=1)
+        if self.window is not None:
+            checks.check_int("window", self.window, minimum=1)
 
     def width(self) -> int | None:
-        return int(self.window)
+        return int(self.window) if self.window is not None else default_window(self.freq_)
 
     def _state(self, dense: Any) -> Any:
         return _nanmean_rows(backend.array_namespace(dense), dense)
@@ -228,9 +244,9 @@ class Croston(Baseline):
     1.333
     """
 
-    def __init__(self, alpha: float = 0.1, beta: float = 0.1, variant: str = "classic", horizon: int = 28,
+    def __init__(self, alpha: float = 0.1, beta: float = 0.1, variant: str = "classic", horizon: int | None = None,
                  stockouts: str = "exclude", freq: Any = None, calibration_windows: int = 0,
-                 irregular: str = "raise"):
+                 irregular: str = "raise", spec: Any = None):
         self._keep(locals())
 
     def _check_own_params(self) -> None:

@@ -55,7 +55,6 @@ from toolkit.forecast.transforms import TargetTransforms
 from toolkit.kernels.grouped import group_sum
 from toolkit.panel import (SeriesLayout, SpacingReport, blocks, check_spacing, checks, frames, infer_freq, map_series,
                            partition_by_series, to_offset)
-from toolkit.regress import make_model
 
 __all__ = ["fit_dask", "fits_out_of_core"]
 
@@ -197,11 +196,13 @@ def fit_dask(fc: Any, ddf: Any, stockout_col: str | None, chain: TargetTransform
     import dask
 
     _check_supported(fc)
+    if chain.in_memory_only:
+        raise DataValidationError.for_parameter("target_transform", "the seasonal difference needs an in-memory "
+                                                                    "frame (compute it first)", chain.names)
     spec = fc.spec_
     fc.check_columns(ddf, list(spec.id_cols), spec.time_col, spec.target_col, spec.exog, stockout_col)
     keys, tcol, target = fc.id_cols_, fc.time_col_, fc.target_col_
     stock_col = fc.stockout_col_ if fc.stockouts == "exclude" else None
-    fc.tail_rows_ = spec.lookback
     parts = partition_by_series(ddf, keys, tcol)
     freq = to_offset(fc.freq).freqstr if fc.freq is not None else None
 
@@ -214,12 +215,17 @@ def fit_dask(fc: Any, ddf: Any, stockout_col: str | None, chain: TargetTransform
     _raise_problems(summaries, fc)
     stats = frames.concat([s["stats"] for s in summaries if s["stats"] is not None], ignore_index=True)
     stats = stats.sort_values(keys).reset_index(drop=True)
+    _time_axis(fc, summaries, len(stats))
+    fc.settle_frequency_defaults()
+    spec = fc.spec_
+    fc.tail_rows_ = spec.lookback
     short = stats[stats["_rows"] < fc.min_rows()]
     if len(short):
-        checks.fail(target, f"series too short: fewer than {fc.min_rows()} rows needed by Forecaster", len(short),
+        checks.fail(target, f"series too short: fewer than {fc.min_rows()} rows needed by Forecaster (the short-series "
+                            "fallback needs an in-memory frame)", len(short),
                     [tuple(r) for r in backend.to_host(short[keys]).head(checks.KEYS_SHOWN).itertuples(index=False)])
-    _time_axis(fc, summaries, len(stats))
     fc.series_ = stats[keys]
+    fc.fallback_, fc.fallback_series_, fc.long_series_ = None, stats[keys].iloc[:0], np.arange(len(stats))
     fc.last_time_ = stats[tcol].reset_index(drop=True)
     fc.scale_ = frames.values(stats, "_scale")
     fc.nonnegative_ = float(backend.to_host(stats["_neg"]).sum()) == 0
@@ -243,7 +249,7 @@ def fit_dask(fc: Any, ddf: Any, stockout_col: str | None, chain: TargetTransform
     kept = np.flatnonzero((per_part["_rows"] - per_part[list(FLAGS)].sum(axis=1)).to_numpy() > 0)
     if len(kept) < train.npartitions:
         train = train.partitions[kept.tolist()]
-    model = fc.model if fc.model is not None else make_model("gradient_boosting")
+    model = fc.model_to_fit()
     if fits_out_of_core(model, blocks.placement(ddf).device == "gpu"):
         fitted = clone(model).fit(train[list(spec.feature_names)], train[target])
     else:

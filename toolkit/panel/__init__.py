@@ -64,6 +64,7 @@ from toolkit.panel.partitions import (
 )
 from toolkit.panel.timeaxis import (
     SpacingReport,
+    calendar_unit,
     check_spacing,
     future_dates,
     infer_freq,
@@ -82,6 +83,7 @@ __all__ = [
     "SpacingReport",
     "as_list",
     "assign",
+    "calendar_unit",
     "assume_partitioned_by_series",
     "categorical",
     "ensure_partitioned_by_series",

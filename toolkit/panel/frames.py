@@ -51,6 +51,11 @@ __all__ = [
     "series",
     "mask",
     "from_host",
+    "non_string_rows",
+    "token_ids",
+    "token_counts",
+    "sparse",
+    "estimator",
 ]
 
 
@@ -179,6 +184,59 @@ class FrameOps:
         """A pandas object as an object of this library (pandas: unchanged)."""
         return obj
 
+    # ---- text: whitespace tokens of a string Series (pyarrow compute here, nvtext on cuDF)
+    def non_string_rows(self, series: Any) -> np.ndarray:
+        """Positions (NumPy int64) of values that are neither strings nor missing."""
+        kind = str(series.dtype)
+        if kind in ("str", "string") or kind.startswith("string"):
+            return np.array([], dtype=np.int64)
+        present = ~series.isna().to_numpy()
+        if kind == "object":
+            present &= ~series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        return np.flatnonzero(present).astype(np.int64)
+
+    def token_ids(self, series: Any, vocabulary: Any) -> tuple[Any, Any]:
+        """Split every string on whitespace and look each token up in ``vocabulary``.
+
+        Returns ``(offsets, ids)``: int64 arrays, ``offsets`` of length ``len(series) + 1``
+        (document ``i`` owns ``ids[offsets[i]:offsets[i + 1]]``), ``ids`` the position of each
+        token in ``vocabulary`` or -1. A missing string has no tokens.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lists = pc.utf8_split_whitespace(_arrow_strings(series))
+        flat, parent = pc.list_flatten(lists), pc.list_parent_indices(lists)
+        kept = pc.not_equal(flat, "")  # leading/trailing blanks split into empty tokens
+        flat, parent = flat.filter(kept), parent.filter(kept).to_numpy(zero_copy_only=False)
+        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(parent, minlength=len(lists)), out=offsets[1:])
+        ids = pc.index_in(flat, value_set=pa.array(list(vocabulary), type=pa.large_string()))
+        return offsets, ids.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def token_counts(self, series: Any) -> Any:
+        """How often each whitespace token occurs in a string Series: a pandas Series token -> count."""
+        import pandas as pd
+        import pyarrow.compute as pc
+
+        flat = pc.list_flatten(pc.utf8_split_whitespace(_arrow_strings(series)))
+        counts = pc.value_counts(flat.filter(pc.not_equal(flat, "")))
+        return pd.Series(counts.field("counts").to_numpy(zero_copy_only=False).astype(np.int64),
+                         index=counts.field("values").to_pylist(), dtype="int64")
+
+    # ---- learners: sparse matrices and estimators of the library's array world
+    sparse_module = "scipy.sparse"
+    learner_module = "sklearn"
+
+    @property
+    def sparse(self) -> Any:
+        """The sparse-matrix module of the library's arrays (``scipy.sparse`` or ``cupyx.scipy.sparse``)."""
+        return importlib.import_module(self.sparse_module)
+
+    def estimator(self, path: str) -> Any:
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(f"{self.learner_module}.{module}"), name)
+
 
 class CudfOps(FrameOps):
     """cuDF: columns come out as CuPy arrays; NA becomes NaN on the way."""
@@ -229,6 +287,41 @@ class CudfOps(FrameOps):
 
     def from_host(self, obj: Any) -> Any:
         return self.module.from_pandas(obj)
+
+    def non_string_rows(self, series: Any) -> np.ndarray:
+        if str(series.dtype) in ("object", "str", "string"):  # a cuDF object column holds strings only
+            return np.array([], dtype=np.int64)
+        return np.flatnonzero(series.notna().to_numpy()).astype(np.int64)
+
+    def token_ids(self, series: Any, vocabulary: Any) -> tuple[Any, Any]:
+        """nvtext's ``tokenize_with_vocabulary``: a list column of ids, read as offsets + leaves."""
+        import cupy
+
+        from cudf.core.tokenize_vocabulary import TokenizeVocabulary
+
+        vocab = self.module.Series(list(vocabulary), dtype="str")
+        lists = TokenizeVocabulary(vocab).tokenize(series.fillna(""), delimiter=" ", default_id=-1)
+        lengths = lists.list.len().fillna(0).astype("int64").to_cupy()
+        offsets = cupy.zeros(lengths.shape[0] + 1, dtype=cupy.int64)
+        cupy.cumsum(lengths, out=offsets[1:])
+        return offsets, lists.list.leaves.astype("int64").to_cupy()
+
+    def token_counts(self, series: Any) -> Any:
+        tokens = series.dropna().str.tokenize(" ")
+        counts = tokens.value_counts().to_pandas()
+        counts.index = counts.index.astype(str).tolist()
+        return counts.astype("int64")
+
+    sparse_module = "cupyx.scipy.sparse"
+    learner_module = "cuml"
+
+
+def _arrow_strings(series: Any) -> Any:
+    """A pandas string Series (str, object or Arrow-backed) as one pyarrow string array (missing -> null)."""
+    import pyarrow as pa
+
+    arr = pa.array(series, type=pa.large_string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 @functools.lru_cache(maxsize=1)
@@ -412,3 +505,42 @@ def mask(df: Any, col: str, where: Any) -> Any:
 def from_host(like: Any, obj: Any) -> Any:
     """A pandas frame or Series ``obj`` moved to the library of ``like`` (cuDF for a cuDF frame)."""
     return ops(like).from_host(obj)
+
+
+def token_ids(series: Any, vocabulary: Any) -> tuple[Any, Any]:
+    """Whitespace tokens of a string Series as vocabulary positions: ``(offsets, ids)`` arrays.
+
+    ``offsets`` (int64, ``len(series) + 1``) bound each document's tokens in ``ids`` (int64,
+    -1 for a token not in ``vocabulary``); arrays of the Series' library (NumPy for pandas,
+    CuPy for cuDF, where nvtext tokenizes on the GPU).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> offsets, ids = token_ids(pd.Series(["good value", None, "bad"]), ["bad", "good"])
+    >>> offsets.tolist(), ids.tolist()
+    ([0, 2, 2, 3], [1, -1, 0])
+    """
+    return ops(series).token_ids(series, vocabulary)
+
+
+def token_counts(series: Any) -> Any:
+    """Occurrences of each whitespace token of a string Series (a pandas Series token -> count)."""
+    return ops(series).token_counts(series)
+
+
+def non_string_rows(series: Any) -> np.ndarray:
+    """Positions (NumPy) of the values of a Series that are neither strings nor missing."""
+    return ops(series).non_string_rows(series)
+
+
+def sparse(like: Any) -> Any:
+    """The sparse-matrix module of ``like``'s array world: ``scipy.sparse`` for NumPy/pandas,
+    ``cupyx.scipy.sparse`` for CuPy/cuDF (the same ``csr_matrix``/``coo_matrix``/``diags`` calls)."""
+    return ops(like).sparse
+
+
+def estimator(like: Any, path: str) -> Any:
+    """The estimator class at ``path`` (``"linear_model.LogisticRegression"``) of ``like``'s learner
+    library: scikit-learn for NumPy/pandas inputs, cuML (same module paths) for CuPy/cuDF."""
+    return ops(like).estimator(path)

@@ -58,6 +58,7 @@ __all__ = [
     "calendar_range",
     "season_length",
     "periods_per_year",
+    "calendar_unit",
 ]
 
 _RENAMED = {"M": "ME", "Q": "QE", "Y": "YE", "A": "YE", "BM": "BME", "BQ": "BQE", "BA": "BYE", "BY": "BYE",
@@ -421,6 +422,18 @@ def _units(offset: pd.DateOffset, family: str) -> int:
         unit = {"h": 3600, "min": 60, "s": 1}[family] * 10**9
         return max(fixed_nanos(offset) // unit, 1)
     return int(offset.n)
+
+
+def calendar_unit(freq: Any) -> str:
+    """The calendar unit of a frequency: ``"s"``, ``"min"``, ``"h"``, ``"D"``, ``"B"``, ``"W"``,
+    ``"M"``, ``"Q"`` or ``"Y"`` (multiples and anchors dropped), for per-unit default tables.
+
+    Examples
+    --------
+    >>> calendar_unit("MS"), calendar_unit("2h"), calendar_unit("W-WED"), calendar_unit("QE-DEC")
+    ('M', 'h', 'W', 'Q')
+    """
+    return _family(to_offset(freq))
 
 
 def season_length(freq: Any) -> int:
