@@ -12,7 +12,7 @@ WHEEL_EXTRA=gpu-cu13,dev``), decides which wheels to bring and packs them:
    there by ``gpu_session.sh env``) are left out, except those named in ``--force`` (pandas:
    the image's may predate 3.0) and those in :data:`SKIP` are never carried (reasons given).
    Groups: ``base`` (our pure-Python dependencies and the benchmarks' peers: enough for the
-   CuPy and torch checks), ``rapids`` (cuDF, dask-cudf, dask-cuda), ``cuml``.
+   CuPy and torch checks), ``rapids`` (cuDF, dask-cudf, dask-cuda), ``cuml``; ``xgboost`` on request.
 2. **Smaller.** Wheels are deflate-compressed zips (libcudf: 301 MB for 370 MB of library);
    each is rewritten uncompressed (a valid wheel: RECORD hashes the files, not the archive),
    the group's wheels are put in one tar and compressed with xz (``-6``): machine code with
@@ -59,13 +59,20 @@ GROUPS = {
              ["mlforecast", "coreforecast", "utilsforecast"]),
     "rapids": (["cudf-cu13==26.10.*", "dask-cudf-cu13==26.10.*", "dask-cuda==26.10.*"], []),
     "cuml": (["cuml-cu13==26.10.*"], []),
+    # make_model("xgboost") on the device; not carried unless asked (--groups ... xgboost): no GPU test uses it yet
+    "xgboost": (["xgboost>=2.1"], []),
 }
+DEFAULT_GROUPS = ("base", "rapids", "cuml")
 RUNTIME_NOT_CARRIED = {
     # pyproject runtime dependencies the base group does not carry, and why
     "numpy": "in the image", "scikit-learn": "in the image", "scipy": "in the image", "pyarrow": "in the image",
     "torch": "in the image (the CUDA build)", "matplotlib": "in the image", "numba": "in the image",
-    "threadpoolctl": "in the image", "jupyterlab": "notebooks only", "ipywidgets": "notebooks only",
-    "papermill": "notebooks only", "nbconvert": "notebooks only", "ipykernel": "notebooks only",
+    "threadpoolctl": "in the image", "psutil": "in the image", "jupyterlab": "notebooks only",
+    "ipywidgets": "notebooks only", "papermill": "notebooks only", "nbconvert": "notebooks only",
+    "ipykernel": "notebooks only", "lightgbm": "make_model('lightgbm') only, a CPU model: no GPU check uses it",
+    "redis": "toolkit.stream's broker client: no GPU check uses it",
+    "confluent-kafka": "toolkit.stream's broker client: no GPU check uses it",
+    "vadersentiment": "toolkit.text: no GPU check uses it",
 }
 DEVICE_HAS = frozenset("""
 absl-py accelerate aiofiles aiohappyeyeballs aiohttp aiosignal annotated-doc anyio attrs botorch build certifi
@@ -215,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wheelhouse", type=Path, action="append", required=True,
                         help="folder of wheels (repeat for several)")
     parser.add_argument("--out", type=Path, default=ROOT / ".gpu-carry")
-    parser.add_argument("--groups", nargs="+", default=list(GROUPS), choices=list(GROUPS))
+    parser.add_argument("--groups", nargs="+", default=list(DEFAULT_GROUPS), choices=list(GROUPS))
     parser.add_argument("--python", default=None, help="interpreter of the target version (default: found)")
     parser.add_argument("--python-version", default="3.12")
     parser.add_argument("--device-has", type=Path, default=None,

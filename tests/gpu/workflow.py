@@ -36,7 +36,8 @@ from toolkit.anomaly import (ECOD, alarms, carrier_delays, click_fraud, detect, 
 from toolkit.decisions import inventory as inv
 from toolkit.decisions import logistics as lg
 from toolkit.decisions import marketing as mk
-from toolkit.forecast import Croston, Forecaster, MovingAverage, Naive, SeasonalNaive, backtest
+from toolkit.forecast import (ETS, SES, Croston, DampedTrend, Ensemble, Forecaster, Holt, MovingAverage, Naive,
+                              SeasonalNaive, Theta, backtest)
 
 KEYS = ["sku", "location"]
 HORIZON = 14
@@ -238,6 +239,13 @@ VERBS: dict[str, Callable[[Tables], Any]] = {
     "forecast.SeasonalNaive": lambda t: SeasonalNaive(7, horizon=7).fit(t.clean).predict(),
     "forecast.MovingAverage": lambda t: MovingAverage(7, horizon=7).fit(t.clean).predict(),
     "forecast.Croston": lambda t: Croston(horizon=7).fit(t.clean).predict(),
+    "forecast.ETS": lambda t: ETS(trend="add", seasonal="add", season_length=7, horizon=7).fit(t.clean).predict(),
+    "forecast.SES": lambda t: SES(horizon=7).fit(t.clean).predict(),
+    "forecast.Holt": lambda t: Holt(horizon=7).fit(t.clean).predict(),
+    "forecast.DampedTrend": lambda t: DampedTrend(horizon=7).fit(t.clean).predict(),
+    "forecast.Theta": lambda t: Theta(season_length=7, horizon=7).fit(t.clean).predict(),
+    "forecast.Ensemble": lambda t: Ensemble({"naive": Naive(), "mean": MovingAverage(window=7)}, combine="weighted",
+                                            n_windows=2, horizon=7).fit(t.clean).predict(),
     # anomaly
     "anomaly.detect": lambda t: detect(t.clean, ["units", "price"], method=["ecod", "robust_z"], id_cols=KEYS,
                                        contamination=0.02),
@@ -288,6 +296,10 @@ VERBS: dict[str, Callable[[Tables], Any]] = {
     "marketing.marketing_anomalies": lambda t: mk.marketing_anomalies(t.marketing),
 }
 """Verb name -> call on :class:`Tables`. Names are ``package.verb`` as exported."""
+
+SEARCHED = {"forecast.ETS", "forecast.SES", "forecast.Holt", "forecast.DampedTrend", "forecast.Theta"}
+"""Verbs whose parameters come from a search comparing losses: on the GPU a last-digit difference
+(fused multiply-adds) can stop it at a neighbouring point, so they are compared at rtol 1e-4."""
 
 HOST_RESULTS = {"regress.time_series_splits", "regress.search", "regress.permutation_importance", "regress.metrics",
                 "anomaly.evaluate", "marketing.allocate_budget"}

@@ -73,8 +73,9 @@ def test_parts_received_call_by_call_install_once_complete_and_intact(tmp_path, 
     monkeypatch.setattr(carry, "GROUPS", {"base": (["tinya"], []), "rapids": ([], ["tinyc"])})
     (tmp_path / "freeze.txt").write_text("tinyb==0.9\n")  # the machine "has" tinyb: base leaves it out
     out = tmp_path / "carry"
-    assert carry.main(["--wheelhouse", str(house), "--out", str(out), "--python", sys.executable, "--device-has",
-                       str(tmp_path / "freeze.txt"), "--force", "--part-mib", str(4096 / 2**20)]) == 0
+    assert carry.main(["--wheelhouse", str(house), "--out", str(out), "--groups", "base", "rapids", "--python",
+                       sys.executable, "--device-has", str(tmp_path / "freeze.txt"), "--force",
+                       "--part-mib", str(4096 / 2**20)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["groups"]["base"]["wheels"] == ["tinya-1.0-py3-none-any.whl"]
     assert manifest["groups"]["rapids"]["wheels"] == ["tinyc-1.0-py3-none-any.whl"]  # a root taken alone

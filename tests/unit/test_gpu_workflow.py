@@ -35,7 +35,13 @@ EXEMPT = {
     "marketing.hill": "array function (scalars or arrays of any namespace)",
     "anomaly.register": "adds a detector to the registry; no data",
     "forecast.Baseline": "the base class of the baselines",
+    "forecast.LocalModel": "the base class of the local models (ETS, SES, Holt, DampedTrend, Theta)",
 }
+NOT_COVERED_PACKAGES = {
+    "stream": "event streams (issue 17), landed after this suite was written; its GPU contract is not set",
+    "text": "review text (issue 18), landed after this suite was written; its GPU contract is not set",
+}
+"""Packages with public verbs whose cuDF runs tests/gpu does not check yet, and why."""
 """Public callables not called in workflow.VERBS, and why."""
 
 
@@ -61,6 +67,17 @@ def test_every_public_frame_verb_is_called_on_cudf_or_exempted_with_a_reason():
     assert not missing, f"public verbs neither in tests/gpu/workflow.VERBS nor exempted: {missing}"
     stale = sorted((called - public - {"regress.metrics"}) | (set(EXEMPT) - public))
     assert not stale, f"names in workflow.VERBS or EXEMPT that are not public verbs: {stale}"
+
+
+def test_every_package_with_verbs_is_checked_on_cudf_or_listed_as_not_yet():
+    import pkgutil
+
+    import toolkit
+
+    packages = {m.name for m in pkgutil.iter_modules(toolkit.__path__) if m.ispkg}
+    frame_floors = {"panel", "kernels", "datasets", "report", "decisions"}  # tested apart, or containers
+    covered = {module.split(".")[1] for module in PACKAGES.values()}
+    assert packages - frame_floors - covered == set(NOT_COVERED_PACKAGES), (packages, covered)
 
 
 @pytest.fixture(scope="module")
