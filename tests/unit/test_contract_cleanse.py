@@ -168,12 +168,19 @@ def test_validate_and_coerce_parameters(df, value, param):
         assert_rejects(lambda: cl.coerce_types(df, **kwargs), [param])
 
 
+def _is_timestamp(number):
+    try:
+        return pd.Timestamp(number) is not pd.NaT
+    except (OverflowError, ValueError):
+        return False
+
+
 @FAST
 @given(panels(), st.one_of(st.sampled_from(["fortnight", "MX", "0D", "-1D", "2.5Q", "", "W-XYZ"]), st.integers(),
                            st.floats()), st.sampled_from(["freq", "start", "fill", "flag_col"]))
 def test_complete_calendar_parameters(df, value, param):
-    if param == "start" and isinstance(value, (int, float)) and np.isfinite(value):
-        return  # a number is a valid timestamp (nanoseconds since the epoch)
+    if param == "start" and isinstance(value, (int, float)) and _is_timestamp(value):
+        return  # a number pandas can hold is a valid timestamp (nanoseconds since the epoch)
     if param == "flag_col" and isinstance(value, str):
         return  # any name of a new column
     assert_rejects(lambda: cl.complete_calendar(df, **{param: value}), [param])
