@@ -6,9 +6,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from toolkit import backend
+
+# Hypothesis: `make test` (and so CI) replays the same examples on every run, so a red build always
+# points at a change in the code, never at a new random draw; HYPOTHESIS_PROFILE=explore draws fresh
+# examples on each run (and keeps the failures it finds in .hypothesis/) to hunt for new edge cases.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def pytest_collection_modifyitems(config, items):
