@@ -143,7 +143,9 @@ def test_a_nan_target_is_missing_as_in_pandas(df, row):
     np.testing.assert_allclose(out["lag_1"], shifted, equal_nan=True)
     for stat in ("mean", "max"):
         ref = getattr(roll, stat)().reset_index(level=[0, 1], drop=True).reindex(df.index)
-        np.testing.assert_allclose(out[f"rolling_{stat}_3"], ref, rtol=1e-9, equal_nan=True)
+        # a running window sum carries rounding of the largest value that passed through it
+        np.testing.assert_allclose(out[f"rolling_{stat}_3"], ref, rtol=1e-9, equal_nan=True,
+                                   atol=1e-12 * np.nanmax(np.abs(df["units"]), initial=0.0))
 
 
 @SETTINGS
