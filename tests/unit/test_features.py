@@ -640,6 +640,31 @@ def test_kernels_skip_infinities_as_pandas_does(engine):
     assert_close(cnt, finite.reset_index(level=0, drop=True))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_finite_flag_only_skips_the_infinity_test(dtype):
+    """``finite=True`` (input already checked, as the frames do) gives pandas' windows on
+    NaN-holding input, bit for bit what the default full test gives."""
+    rng = np.random.default_rng(5)
+    x = rng.poisson(6.0, 150).astype(dtype)
+    x[[3, 40, 41, 90]] = np.nan
+    bounds = np.array([0, 60, 150])
+    groups = np.repeat([0, 1], [60, 90])
+    shifted = pd.Series(x.astype("float64")).groupby(groups).shift(1)
+    stats = ("mean", "std", "min", "max", "sum", "count")
+    fast = F.rolling_kernel(x, bounds, 7, stats, shift=1, min_periods=3, engine="numba", finite=True)
+    full = F.rolling_kernel(x, bounds, 7, stats, shift=1, min_periods=3, engine="numba")
+    roll = shifted.groupby(groups).rolling(7, min_periods=3)
+    for stat in stats:
+        np.testing.assert_array_equal(fast[stat], full[stat])
+        ref = getattr(roll, stat)().reset_index(level=0, drop=True)
+        assert_close(fast[stat], ref.where(ref >= 3) if stat == "count" else ref, rtol=1e-9, atol=1e-9)
+    exp = F.expanding_kernel(x, bounds, ("mean", "std"), engine="numba", finite=True)
+    ref = shifted.groupby(groups).expanding(1)
+    assert_close(exp["mean"], ref.mean().reset_index(level=0, drop=True), rtol=1e-9, atol=1e-9)
+    ewm = F.ewm_kernel(x, bounds, 0.4, engine="numba", finite=True)
+    np.testing.assert_array_equal(ewm, F.ewm_kernel(x, bounds, 0.4, engine="numba"))
+
+
 @pytest.mark.parametrize("call,column", [
     (lambda d: F.add_lags(d, 1), "units"),
     (lambda d: F.add_rolling(d, 3, ("mean",)), "units"),

@@ -244,17 +244,20 @@ class FeatureSpec:
 
 
 def _target_features(x: Any, layout: SeriesLayout, spec: FeatureSpec, engine: str) -> dict[str, Any]:
-    """Lags, windows, expanding and EWM statistics of the sorted target ``x`` (sorted order)."""
+    """Lags, windows, expanding and EWM statistics of the sorted target ``x`` (sorted order).
+
+    ``x`` comes from :func:`column_values`, which refuses +-inf: the kernels get ``finite=True``.
+    """
     sfx = shift_suffix(spec.rolling_shift)
     cols: dict[str, Any] = {f"lag_{k}": lag(x, layout.bounds, k) for k in spec.lags}
     for window, stats in spec.rolling.items():
-        res = rolling_kernel(x, layout, window, stats, spec.rolling_shift, spec.min_periods, engine)
+        res = rolling_kernel(x, layout, window, stats, spec.rolling_shift, spec.min_periods, engine, finite=True)
         cols.update({f"rolling_{s}_{window}{sfx}": res[s] for s in stats})
     if spec.expanding:
-        res = rolling_kernel(x, layout, None, spec.expanding, spec.rolling_shift, 1, engine)
+        res = rolling_kernel(x, layout, None, spec.expanding, spec.rolling_shift, 1, engine, finite=True)
         cols.update({f"expanding_{s}{sfx}": res[s] for s in spec.expanding})
     for alpha, name in zip(*ewm_terms(spec.ewm_alphas, (), spec.rolling_shift)):
-        cols[name] = ewm_kernel(x, layout, alpha, spec.rolling_shift, engine)
+        cols[name] = ewm_kernel(x, layout, alpha, spec.rolling_shift, engine, finite=True)
     return cols
 
 

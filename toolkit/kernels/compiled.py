@@ -14,7 +14,9 @@ each segment of a sorted NumPy array (segments contiguous, time ascending, the C
 
 Missing values: NaN and +-inf are skipped, as pandas' window functions skip them (pandas
 turns infinities into NaN before it aggregates), so one bad value never poisons the windows
-after it. ``count`` counts the values used.
+after it. ``count`` counts the values used. A caller that has already refused infinities
+(the feature frames do) passes ``finite=True``, and the kernels then test for NaN only
+(``v == v``, about 10 % faster than the full finiteness test on a rolling mean).
 
 Inputs may be float32 or float64 (float32 is read as it is and accumulated in float64);
 outputs are float64. Functions are compiled on first use and cached on disk.
@@ -56,6 +58,11 @@ def _compiled() -> Any:
         return (np.empty(n if want[0] else 0), np.empty(n if want[1] else 0), np.empty(n if want[2] else 0),
                 np.empty(n if want[3] else 0), np.empty(n if want[4] else 0), np.empty(n if want[5] else 0))
 
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def counted(v, finite):
+        # a value the statistics use: not NaN, and (unless the caller checked already) not +-inf
+        return v == v if finite else abs(v) < np.inf
+
     @numba.njit(cache=True, nogil=True)
     def put_extremes(o_min, o_max, i, low, high, ok, want):
         if want[3]:
@@ -64,7 +71,7 @@ def _compiled() -> Any:
             o_max[i] = high if ok else np.nan
 
     @numba.njit(cache=True, nogil=True)
-    def rolling(x, bounds, window, shift, want, min_periods):
+    def rolling(x, bounds, window, shift, want, min_periods, finite):
         # want[c]: compute STATS[c]; unwanted outputs are empty
         o_sum, o_mean, o_std, o_min, o_max, o_cnt = outputs(x.shape[0], want)
         extremes = want[3] or want[4]
@@ -75,13 +82,13 @@ def _compiled() -> Any:
             s1 = 0.0
             s2 = 0.0
             ref = 0.0  # the segment's first value when finite
-            if s < bounds[seg + 1] and x[s] - x[s] == 0.0:
+            if s < bounds[seg + 1] and counted(x[s], finite):
                 ref = x[s]
             for i in range(s, bounds[seg + 1]):
                 j = i - shift  # row entering the window
                 if j >= s:
                     v = x[j]
-                    if v - v == 0.0:  # finite (NaN and inf fail this test)
+                    if counted(v, finite):
                         d = v - ref
                         cnt += 1
                         s1 += d
@@ -89,7 +96,7 @@ def _compiled() -> Any:
                     k = j - window  # row leaving it
                     if k >= s:
                         v = x[k]
-                        if v - v == 0.0:
+                        if counted(v, finite):
                             d = v - ref
                             cnt -= 1
                             s1 -= d
@@ -115,14 +122,14 @@ def _compiled() -> Any:
                     high = -np.inf
                     for jj in range(max(j - window + 1, s), j + 1):
                         v = x[jj]
-                        if v - v == 0.0:
+                        if counted(v, finite):
                             low = min(low, v)
                             high = max(high, v)
                     put_extremes(o_min, o_max, i, low, high, ok, want)
         return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
     @numba.njit(cache=True, nogil=True)
-    def expanding(x, bounds, shift, want, min_periods):
+    def expanding(x, bounds, shift, want, min_periods, finite):
         # running count/sum/mean/M2 (Welford)/min/max per segment; row i reads rows up to i - shift
         o_sum, o_mean, o_std, o_min, o_max, o_cnt = outputs(x.shape[0], want)
         need = max(min_periods, 1)
@@ -138,7 +145,7 @@ def _compiled() -> Any:
                 j = i - shift
                 if j >= s:
                     v = x[j]
-                    if v - v == 0.0:
+                    if counted(v, finite):
                         cnt += 1
                         total += v
                         delta = v - mean
@@ -159,7 +166,7 @@ def _compiled() -> Any:
         return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
     @numba.njit(cache=True, nogil=True)
-    def ewm(x, bounds, alpha, shift):
+    def ewm(x, bounds, alpha, shift, finite):
         # pandas ewm(alpha, adjust=False, ignore_na=False).mean() per segment, lagged by shift
         out = np.empty(x.shape[0])
         for seg in range(bounds.shape[0] - 1):
@@ -171,7 +178,7 @@ def _compiled() -> Any:
             old_wt = 1.0
             for j in range(s, e - shift):
                 v = x[j]
-                if v - v != 0.0:
+                if not counted(v, finite):
                     v = np.nan  # inf is missing, as in pandas
                 if weighted == weighted:
                     old_wt *= 1.0 - alpha
@@ -196,7 +203,7 @@ def _as_input(x: Any) -> np.ndarray:
 
 
 def rolling_stats(x: np.ndarray, bounds: np.ndarray, window: int | None, stats: Sequence[str], shift: int,
-                  min_periods: int) -> dict:
+                  min_periods: int, *, finite: bool = False) -> dict:
     """Rolling (or, with ``window=None``, expanding) statistics of each segment.
 
     Parameters
@@ -213,6 +220,10 @@ def rolling_stats(x: np.ndarray, bounds: np.ndarray, window: int | None, stats: 
         The window of row ``t`` ends at row ``t - shift``.
     min_periods : int >= 0
         Values a window needs, else NaN (``count`` included).
+    finite : bool, default False
+        The caller has checked that ``x`` holds no +-inf (NaN allowed): the kernel then
+        tests values for NaN only, which is cheaper. With an infinity in ``x`` the result
+        is undefined, so leave it False unless the input was checked.
 
     Returns
     -------
@@ -225,16 +236,17 @@ def rolling_stats(x: np.ndarray, bounds: np.ndarray, window: int | None, stats: 
     x = _as_input(x)
     bounds = np.asarray(bounds, dtype=np.int64)
     if window is None:
-        raw = kernels["expanding"](x, bounds, int(shift), want, int(min_periods))
+        raw = kernels["expanding"](x, bounds, int(shift), want, int(min_periods), bool(finite))
     else:
-        raw = kernels["rolling"](x, bounds, int(window), int(shift), want, int(min_periods))
+        raw = kernels["rolling"](x, bounds, int(window), int(shift), want, int(min_periods), bool(finite))
     return {s: raw[STATS.index(s)] for s in stats}
 
 
-def ewm_mean(x: np.ndarray, bounds: np.ndarray, alpha: float, shift: int) -> np.ndarray:
+def ewm_mean(x: np.ndarray, bounds: np.ndarray, alpha: float, shift: int, *, finite: bool = False) -> np.ndarray:
     """pandas ``ewm(alpha=alpha, adjust=False).mean()`` of each segment, lagged by ``shift`` rows.
 
     Parameters are those of :func:`rolling_stats`; ``alpha`` in ``(0, 1]``. Missing values
     (NaN, +-inf) keep their place in time: the weight of older values decays across them.
     """
-    return _compiled()["ewm"](_as_input(x), np.asarray(bounds, dtype=np.int64), float(alpha), int(shift))
+    return _compiled()["ewm"](_as_input(x), np.asarray(bounds, dtype=np.int64), float(alpha), int(shift),
+                              bool(finite))
