@@ -70,21 +70,26 @@ def _compiled() -> Any:
         if want[4]:
             o_max[i] = high if ok else np.nan
 
-    @numba.njit(cache=True, nogil=True)
+    # the loops below are inlined into one entry per value of `finite` (bottom), so that the
+    # test in `counted` is settled when compiling rather than made for every value
+    @numba.njit(cache=True, nogil=True, inline="always")
     def rolling(x, bounds, window, shift, want, min_periods, finite):
         # want[c]: compute STATS[c]; unwanted outputs are empty
         o_sum, o_mean, o_std, o_min, o_max, o_cnt = outputs(x.shape[0], want)
+        # the flags as locals: the compiler cannot tell that writing the outputs leaves `want` alone
+        w_sum, w_mean, w_std, w_cnt = want[0], want[1], want[2], want[5]
         extremes = want[3] or want[4]
         need = max(min_periods, 1)
         for seg in range(bounds.shape[0] - 1):
             s = bounds[seg]
+            e = bounds[seg + 1]
             cnt = 0
             s1 = 0.0
             s2 = 0.0
             ref = 0.0  # the segment's first value when finite
-            if s < bounds[seg + 1] and counted(x[s], finite):
+            if s < e and counted(x[s], finite):
                 ref = x[s]
-            for i in range(s, bounds[seg + 1]):
+            for i in range(s, e):
                 j = i - shift  # row entering the window
                 if j >= s:
                     v = x[j]
@@ -105,13 +110,13 @@ def _compiled() -> Any:
                                 s1 = 0.0
                                 s2 = 0.0
                 ok = cnt >= need
-                if want[5]:
+                if w_cnt:
                     o_cnt[i] = cnt if cnt >= min_periods else np.nan
-                if want[0]:
+                if w_sum:
                     o_sum[i] = s1 + cnt * ref if ok else np.nan
-                if want[1]:
+                if w_mean:
                     o_mean[i] = s1 / cnt + ref if ok else np.nan
-                if want[2]:
+                if w_std:
                     if ok and cnt >= 2:
                         var = (s2 - s1 * s1 / cnt) / (cnt - 1)
                         o_std[i] = np.sqrt(var) if var > 0.0 else 0.0
@@ -128,7 +133,7 @@ def _compiled() -> Any:
                     put_extremes(o_min, o_max, i, low, high, ok, want)
         return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
-    @numba.njit(cache=True, nogil=True)
+    @numba.njit(cache=True, nogil=True, inline="always")
     def expanding(x, bounds, shift, want, min_periods, finite):
         # running count/sum/mean/M2 (Welford)/min/max per segment; row i reads rows up to i - shift
         o_sum, o_mean, o_std, o_min, o_max, o_cnt = outputs(x.shape[0], want)
@@ -165,7 +170,7 @@ def _compiled() -> Any:
                 put_extremes(o_min, o_max, i, low, high, ok, want)
         return o_sum, o_mean, o_std, o_min, o_max, o_cnt
 
-    @numba.njit(cache=True, nogil=True)
+    @numba.njit(cache=True, nogil=True, inline="always")
     def ewm(x, bounds, alpha, shift, finite):
         # pandas ewm(alpha, adjust=False, ignore_na=False).mean() per segment, lagged by shift
         out = np.empty(x.shape[0])
@@ -190,7 +195,33 @@ def _compiled() -> Any:
                 out[j + shift] = weighted
         return out
 
-    return {"rolling": rolling, "expanding": expanding, "ewm": ewm}
+    @numba.njit(cache=True, nogil=True)
+    def rolling_any(x, bounds, window, shift, want, min_periods):
+        return rolling(x, bounds, window, shift, want, min_periods, False)
+
+    @numba.njit(cache=True, nogil=True)
+    def rolling_finite(x, bounds, window, shift, want, min_periods):
+        return rolling(x, bounds, window, shift, want, min_periods, True)
+
+    @numba.njit(cache=True, nogil=True)
+    def expanding_any(x, bounds, shift, want, min_periods):
+        return expanding(x, bounds, shift, want, min_periods, False)
+
+    @numba.njit(cache=True, nogil=True)
+    def expanding_finite(x, bounds, shift, want, min_periods):
+        return expanding(x, bounds, shift, want, min_periods, True)
+
+    @numba.njit(cache=True, nogil=True)
+    def ewm_any(x, bounds, alpha, shift):
+        return ewm(x, bounds, alpha, shift, False)
+
+    @numba.njit(cache=True, nogil=True)
+    def ewm_finite(x, bounds, alpha, shift):
+        return ewm(x, bounds, alpha, shift, True)
+
+    # indexed by `finite`
+    return {"rolling": (rolling_any, rolling_finite), "expanding": (expanding_any, expanding_finite),
+            "ewm": (ewm_any, ewm_finite)}
 
 
 def available() -> bool:
@@ -236,9 +267,9 @@ def rolling_stats(x: np.ndarray, bounds: np.ndarray, window: int | None, stats: 
     x = _as_input(x)
     bounds = np.asarray(bounds, dtype=np.int64)
     if window is None:
-        raw = kernels["expanding"](x, bounds, int(shift), want, int(min_periods), bool(finite))
+        raw = kernels["expanding"][bool(finite)](x, bounds, int(shift), want, int(min_periods))
     else:
-        raw = kernels["rolling"](x, bounds, int(window), int(shift), want, int(min_periods), bool(finite))
+        raw = kernels["rolling"][bool(finite)](x, bounds, int(window), int(shift), want, int(min_periods))
     return {s: raw[STATS.index(s)] for s in stats}
 
 
@@ -248,5 +279,5 @@ def ewm_mean(x: np.ndarray, bounds: np.ndarray, alpha: float, shift: int, *, fin
     Parameters are those of :func:`rolling_stats`; ``alpha`` in ``(0, 1]``. Missing values
     (NaN, +-inf) keep their place in time: the weight of older values decays across them.
     """
-    return _compiled()["ewm"](_as_input(x), np.asarray(bounds, dtype=np.int64), float(alpha), int(shift),
-                              bool(finite))
+    return _compiled()["ewm"][bool(finite)](_as_input(x), np.asarray(bounds, dtype=np.int64), float(alpha),
+                                            int(shift))
