@@ -396,6 +396,55 @@ def test_calendar_matches_pandas_dt_and_holidays():
     assert out.index.equals(df.index)
 
 
+@pytest.mark.parametrize("engine", ["compiled", "array"])
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_day_numbers_equal_floor_division_in_any_order(unit, engine, monkeypatch):
+    """The compiled day numbers (float estimate, then a one-day correction) and the array
+    engine (CuPy's path) against NumPy's integer floor division: around midnight, before
+    1970, at the ends of int64 and shuffled."""
+    from toolkit.kernels.days import by_day, day_numbers
+
+    if engine == "array":
+        monkeypatch.setattr("toolkit.kernels.days._compiled_for", lambda xp: None)
+
+    per_day = int(np.timedelta64(1, "D") // np.timedelta64(1, unit))
+    rng = np.random.default_rng(7)
+    midnights = rng.integers(-10**5, 10**5, 500) * per_day
+    near = np.concatenate([midnights - 1, midnights, midnights + 1, midnights + per_day - 1])
+    wide = rng.integers(-(2**63) + 1, 2**63 - 1, 2000, dtype=np.int64)
+    ends = np.array([-(2**63) + 1, -(2**63) + per_day, 2**63 - 1, 2**63 - per_day, 0, -1], dtype=np.int64)
+    for time in (near, np.sort(near), wide, ends):
+        days, first, last = day_numbers(time, per_day)
+        expected = time // per_day
+        np.testing.assert_array_equal(days, expected)
+        assert (first, last) == (int(expected.min()), int(expected.max()))
+        table = np.arange(last - first + 1, dtype=np.int64) * 3 if last - first < 10**6 else None
+        if table is not None:
+            np.testing.assert_array_equal(by_day(table, days, first), (expected - first) * 3)
+    assert day_numbers(np.zeros(0, dtype=np.int64), per_day)[1:] == (0, 0)
+
+
+def test_calendar_of_microsecond_ticks_equals_calendar_of_nanoseconds():
+    """``tick_ns`` lets a caller pass pandas' raw microseconds: same features as nanoseconds."""
+    from toolkit.features.calendar import calendar_columns, fourier_columns
+
+    stamps = pd.Series(pd.date_range("1969-12-25 06:00", periods=400, freq="13h").as_unit("us"))
+    like = stamps.to_frame("date")
+    ticks = stamps.to_numpy().view("int64")
+    names = ("dayofweek", "dayofyear", "is_month_end", "hour", "is_holiday", "days_to_holiday")
+    ours = calendar_columns(like, ticks, names, "US", tick_ns=1000)
+    ref = calendar_columns(like, ticks * 1000, names, "US")
+    assert ours.keys() == ref.keys()
+    for name in names:
+        np.testing.assert_array_equal(ours[name], ref[name], err_msg=name)
+    assert (ours["dayofweek"] == stamps.dt.dayofweek.to_numpy()).all() and (ours["hour"] == stamps.dt.hour).all()
+    four = fourier_columns(ticks, [(7.0, 2)], tick_ns=1000)
+    np.testing.assert_allclose(four["fourier_cos_7_2"], fourier_columns(ticks * 1000, [(7.0, 2)])["fourier_cos_7_2"],
+                               rtol=0, atol=1e-12)
+    with pytest.raises(DataValidationError, match="tick_ns"):
+        calendar_columns(like, ticks, ["month"], tick_ns=7 * 10**9)
+
+
 def test_calendar_errors():
     df = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3)})
     with pytest.raises(ValueError, match="country"):
@@ -638,6 +687,31 @@ def test_kernels_skip_infinities_as_pandas_does(engine):
     cnt = F.rolling_kernel(x, bounds, 6, ("count",), shift=0, min_periods=0, engine=engine)["count"]
     finite = pd.Series(np.isfinite(x).astype(float)).groupby(groups).rolling(6, min_periods=1).sum()
     assert_close(cnt, finite.reset_index(level=0, drop=True))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_finite_flag_only_skips_the_infinity_test(dtype):
+    """``finite=True`` (input already checked, as the frames do) gives pandas' windows on
+    NaN-holding input, bit for bit what the default full test gives."""
+    rng = np.random.default_rng(5)
+    x = rng.poisson(6.0, 150).astype(dtype)
+    x[[3, 40, 41, 90]] = np.nan
+    bounds = np.array([0, 60, 150])
+    groups = np.repeat([0, 1], [60, 90])
+    shifted = pd.Series(x.astype("float64")).groupby(groups).shift(1)
+    stats = ("mean", "std", "min", "max", "sum", "count")
+    fast = F.rolling_kernel(x, bounds, 7, stats, shift=1, min_periods=3, engine="numba", finite=True)
+    full = F.rolling_kernel(x, bounds, 7, stats, shift=1, min_periods=3, engine="numba")
+    roll = shifted.groupby(groups).rolling(7, min_periods=3)
+    for stat in stats:
+        np.testing.assert_array_equal(fast[stat], full[stat])
+        ref = getattr(roll, stat)().reset_index(level=0, drop=True)
+        assert_close(fast[stat], ref.where(ref >= 3) if stat == "count" else ref, rtol=1e-9, atol=1e-9)
+    exp = F.expanding_kernel(x, bounds, ("mean", "std"), engine="numba", finite=True)
+    ref = shifted.groupby(groups).expanding(1)
+    assert_close(exp["mean"], ref.mean().reset_index(level=0, drop=True), rtol=1e-9, atol=1e-9)
+    ewm = F.ewm_kernel(x, bounds, 0.4, engine="numba", finite=True)
+    np.testing.assert_array_equal(ewm, F.ewm_kernel(x, bounds, 0.4, engine="numba"))
 
 
 @pytest.mark.parametrize("call,column", [

@@ -52,9 +52,39 @@ def test_layout_matches_pandas_sort_and_groupby(df, keys):
     expected = reference.groupby(keys, observed=True, sort=True).size().reset_index()[keys]
     assert [tuple(map(str, r)) for r in table.itertuples(index=False)] == \
         [tuple(map(str, r)) for r in expected.itertuples(index=False)]
+    assert layout.time.tolist() == reference["date"].astype("datetime64[ns]").to_numpy().view("int64").tolist()
     tail = layout.tail(2)
     got = df["units"].to_numpy()[tail.order].tolist()
     assert got == reference.groupby(keys, observed=True).tail(2)["units"].tolist()
+    assert tail.time.tolist() == reference.groupby(keys, observed=True).tail(2)["date"].astype(
+        "datetime64[ns]").to_numpy().view("int64").tolist()
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_layout_keeps_the_column_ticks_and_gives_nanoseconds_on_demand(unit, shuffle):
+    """Rows are ordered by the column's own ticks (no scaling); ``time`` is pandas' nanoseconds."""
+    df = pd.DataFrame({"sku": np.repeat(["a", "b"], 5),
+                       "date": pd.to_datetime(np.tile(["1969-12-31 23:59:59", "1970-01-01 00:00:00", "2024-02-29 12:00:00",
+                                                       "2262-04-01 00:00:00", "1677-09-22 00:00:00"], 2)).as_unit(unit)})
+    if shuffle:
+        df = df.sample(frac=1.0, random_state=3)
+    layout = panel.SeriesLayout.from_frame(df, "sku", "date")
+    reference = df.sort_values(["sku", "date"], kind="stable")
+    assert layout.tick_ns == int(np.timedelta64(1, unit) // np.timedelta64(1, "ns"))
+    assert layout.ticks.tolist() == reference["date"].to_numpy().view("int64").tolist()
+    assert layout.time.tolist() == reference["date"].astype("datetime64[ns]").to_numpy().view("int64").tolist()
+    assert layout.tail(1).time.tolist() == layout.time[[4, 9]].tolist()
+    layout.time = layout.time[::-1].copy()  # setting nanoseconds resets the tick to 1 ns
+    assert layout.tick_ns == 1 and layout.ticks[0] == layout.time[0]
+
+
+def test_layout_refuses_timestamps_nanoseconds_cannot_hold():
+    far = pd.DataFrame({"sku": ["a", "a", "b"],
+                        "when": pd.to_datetime(["2024-01-01", "3000-01-01", "1600-01-01"]).as_unit("s")})
+    for frame in (far, far.iloc[::-1]):  # sorted and unsorted input
+        with pytest.raises(DataValidationError, match="column 'when': timestamps outside the years 1677-2262"):
+            panel.SeriesLayout.from_frame(frame, "sku", "when")
 
 
 def test_layout_of_sorted_input_keeps_no_permutation():

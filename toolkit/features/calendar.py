@@ -38,6 +38,7 @@ from toolkit import panel
 from toolkit.backend import array_namespace
 from toolkit.errors import DataValidationError
 from toolkit.features.inputs import PARTITION, check_panel, require_rows
+from toolkit.kernels.days import by_day, day_numbers
 from toolkit.panel import timeaxis
 
 __all__ = [
@@ -71,8 +72,6 @@ INTRADAY_FEATURES = ("hour",)
 HOLIDAY_FEATURES = ("is_holiday", "holiday_name", "days_to_holiday", "days_since_holiday")
 _NS_PER_DAY = timeaxis.fixed_nanos(timeaxis.to_offset("D"))
 _NS_PER_HOUR = _NS_PER_DAY // 24
-_BLOCK = 2**16
-"""Rows per block when day numbers are computed (a block of int64 days stays in cache)."""
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -126,9 +125,13 @@ def fourier_names(period: float, order: int) -> list[str]:
 # ----------------------------------------------------------------------------- columns
 
 
-def _days(time_ns: Any) -> Any:
-    """Days since 1970-01-01 of int64 nanosecond timestamps (floored)."""
-    return time_ns // _NS_PER_DAY
+def _ticks_per(unit_ns: int, tick_ns: Any) -> int:
+    """Ticks of ``tick_ns`` nanoseconds in a day or an hour (``unit_ns``); refuses a tick that does not divide it."""
+    tick = panel.check_int("tick_ns", tick_ns, minimum=1)
+    if _NS_PER_HOUR % tick:
+        raise DataValidationError.for_parameter("tick_ns", "a tick must divide an hour (1 for ns, 1000 for us, "
+                                                           "10**6 for ms, 10**9 for s)", tick_ns)
+    return unit_ns // tick
 
 
 @functools.lru_cache(maxsize=32)
@@ -199,39 +202,41 @@ def _day_table(first: int, last: int, features: Sequence[str], country: str | No
 
 
 def calendar_columns(like: Any, time_ns: Any, features: Sequence[str], country: str | None = None,
-                     subdivisions: tuple = ()) -> dict[str, Any]:
-    """Calendar feature arrays for timestamps ``time_ns`` (int64 ns, no NaT), gathered from a day table.
+                     subdivisions: tuple = (), *, tick_ns: int = 1) -> dict[str, Any]:
+    """Calendar feature arrays for timestamps ``time_ns`` (int64, no NaT), gathered from a day table.
 
     ``like`` is the frame the columns are for (``holiday_name`` becomes a categorical column of
-    its library and index); the other features are arrays of ``time_ns``'s namespace. Day
-    numbers are computed in blocks of rows, so no panel-sized index array is allocated.
+    its library and index); the other features are arrays of ``time_ns``'s namespace. The
+    timestamps count nanoseconds, or ticks of ``tick_ns`` nanoseconds (1000: the microseconds
+    pandas parses dates to), so a caller holding raw ticks need not convert them. Each row
+    costs its day number and one table read per feature (:mod:`toolkit.kernels.days`); the
+    features themselves are computed once per day.
     """
+    per_day = _ticks_per(_NS_PER_DAY, tick_ns)
     xp = panel.namespace(like)
     time_ns = xp.asarray(time_ns)
-    n = time_ns.shape[0]
-    first = int(_days(xp.min(time_ns))) if n else 0
-    last = int(_days(xp.max(time_ns))) if n else 0
-    by_day = [name for name in features if name != "hour"]
-    table = _day_table(first, last, by_day, country, subdivisions)
-    columns = {name: xp.asarray(table[name]) for name in by_day}
-    cols = {name: xp.empty(n, dtype=values.dtype) for name, values in columns.items()}
-    for begin in range(0, n, _BLOCK):
-        days = _days(time_ns[begin:begin + _BLOCK])
-        days -= first
-        for name, values in columns.items():
-            cols[name][begin:begin + _BLOCK] = xp.take(values, days)
-    if "holiday_name" in cols:
-        cols["holiday_name"] = panel.categorical(like, cols["holiday_name"], table["holiday_names"])
+    on_day = [name for name in features if name != "hour"]
+    cols = {}
+    if on_day:
+        days, first, last = day_numbers(time_ns, per_day)
+        table = _day_table(first, last, on_day, country, subdivisions)
+        cols = {name: by_day(xp.asarray(table[name]), days, first) for name in on_day}
+        if "holiday_name" in cols:
+            cols["holiday_name"] = panel.categorical(like, cols["holiday_name"], table["holiday_names"])
     if "hour" in features:
-        cols["hour"] = xp.astype((time_ns // _NS_PER_HOUR) % 24, xp.int8)
+        cols["hour"] = xp.astype((time_ns // _ticks_per(_NS_PER_HOUR, tick_ns)) % 24, xp.int8)
     return {name: cols[name] for name in features}
 
 
-def fourier_columns(time_ns: Any, terms: Sequence[tuple[float, int]]) -> dict[str, Any]:
-    """``sin``/``cos`` of ``2 pi k t / period`` with ``t`` in (fractional) days since the epoch, for each term."""
+def fourier_columns(time_ns: Any, terms: Sequence[tuple[float, int]], *, tick_ns: int = 1) -> dict[str, Any]:
+    """``sin``/``cos`` of ``2 pi k t / period`` with ``t`` in (fractional) days since the epoch, for each term.
+
+    ``time_ns`` counts nanoseconds, or ticks of ``tick_ns`` nanoseconds (as in :func:`calendar_columns`).
+    """
+    per_day = _ticks_per(_NS_PER_DAY, tick_ns)
     xp = array_namespace(time_ns)
-    days = _days(time_ns)
-    t = xp.astype(days, xp.float64) + xp.astype(time_ns - days * _NS_PER_DAY, xp.float64) / _NS_PER_DAY
+    days = time_ns // per_day
+    t = xp.astype(days, xp.float64) + xp.astype(time_ns - days * per_day, xp.float64) / per_day
     cols = {}
     for period, order in terms:
         names = fourier_names(period, order)

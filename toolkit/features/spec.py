@@ -244,26 +244,30 @@ class FeatureSpec:
 
 
 def _target_features(x: Any, layout: SeriesLayout, spec: FeatureSpec, engine: str) -> dict[str, Any]:
-    """Lags, windows, expanding and EWM statistics of the sorted target ``x`` (sorted order)."""
+    """Lags, windows, expanding and EWM statistics of the sorted target ``x`` (sorted order).
+
+    ``x`` comes from :func:`column_values`, which refuses +-inf: the kernels get ``finite=True``.
+    """
     sfx = shift_suffix(spec.rolling_shift)
     cols: dict[str, Any] = {f"lag_{k}": lag(x, layout.bounds, k) for k in spec.lags}
     for window, stats in spec.rolling.items():
-        res = rolling_kernel(x, layout, window, stats, spec.rolling_shift, spec.min_periods, engine)
+        res = rolling_kernel(x, layout, window, stats, spec.rolling_shift, spec.min_periods, engine, finite=True)
         cols.update({f"rolling_{s}_{window}{sfx}": res[s] for s in stats})
     if spec.expanding:
-        res = rolling_kernel(x, layout, None, spec.expanding, spec.rolling_shift, 1, engine)
+        res = rolling_kernel(x, layout, None, spec.expanding, spec.rolling_shift, 1, engine, finite=True)
         cols.update({f"expanding_{s}{sfx}": res[s] for s in spec.expanding})
     for alpha, name in zip(*ewm_terms(spec.ewm_alphas, (), spec.rolling_shift)):
-        cols[name] = ewm_kernel(x, layout, alpha, spec.rolling_shift, engine)
+        cols[name] = ewm_kernel(x, layout, alpha, spec.rolling_shift, engine, finite=True)
     return cols
 
 
-def _calendar_features(out: Any, time_ns: Any, spec: FeatureSpec) -> dict[str, Any]:
+def _calendar_features(out: Any, ticks: Any, tick_ns: int, spec: FeatureSpec) -> dict[str, Any]:
+    """Calendar and Fourier terms of timestamps ``ticks`` (``tick_ns`` nanoseconds each: no scaling)."""
     cols: dict[str, Any] = {}
     if spec.calendar:
-        cols.update(calendar_columns(out, time_ns, spec.calendar, spec.country, spec.subdivisions))
+        cols.update(calendar_columns(out, ticks, spec.calendar, spec.country, spec.subdivisions, tick_ns=tick_ns))
     if spec.fourier:
-        cols.update(fourier_columns(time_ns, spec.fourier))
+        cols.update(fourier_columns(ticks, spec.fourier, tick_ns=tick_ns))
     return cols
 
 
@@ -275,9 +279,13 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str, keys: l
     xp = layout.xp
     shown = [*keys, time]
     if last_n is None:
-        # calendar terms first, from the layout's timestamps (read once, NaT refused already); the
-        # kernels then get a layout without them, so the timestamps are freed before the features grow
-        cols = _calendar_features(df, layout.scatter(layout.time), spec)
+        # calendar terms first, from the layout's timestamps in their own unit (NaT and the range
+        # refused already; in input order that is the column itself, viewed); the kernels then get a
+        # layout without them, so the timestamps are freed before the features grow
+        if spec.calendar or spec.fourier:
+            cols = _calendar_features(df, layout.scatter(layout.ticks), layout.tick_ns, spec)
+        else:
+            cols = {}
         layout = SeriesLayout(xp, layout.bounds, layout.order)
         x = layout.gather(column_values(df, target, shown, keep_float32=True))
         cols.update({name: layout.scatter(v) for name, v in _target_features(x, layout, spec, engine).items()})
@@ -291,7 +299,7 @@ def _build_frame(df, spec: FeatureSpec, last_n: int | None, engine: str, keys: l
         cols = {name: xp.take(xp.take(v, kept), back)
                 for name, v in _target_features(x, tail, spec, engine).items()}
         out = panel.take(df, xp.take(rows, back))
-        cols.update(_calendar_features(out, xp.take(xp.take(tail.time, kept), back), spec))
+        cols.update(_calendar_features(out, xp.take(xp.take(tail.ticks, kept), back), tail.tick_ns, spec))
     return panel.assign(out, {name: cols[name] for name in spec.feature_names if name not in spec.exog})
 
 

@@ -63,6 +63,7 @@ __all__ = [
 
 
 def _target_in_order(df: Any, layout: SeriesLayout, target: str, shown: Sequence[str]) -> Any:
+    # column_values refuses +-inf, so the kernels below are told the values are finite (finite=True)
     return layout.gather(column_values(df, target, shown, keep_float32=True))
 
 
@@ -153,7 +154,7 @@ def _rolling_frame(df, windows, stats, shift, min_periods, target, keys, time, s
     x = _target_in_order(df, layout, target, [*keys, time])
     cols = {}
     for w in windows:
-        res = rolling_kernel(x, layout, w, stats, shift, min_periods)
+        res = rolling_kernel(x, layout, w, stats, shift, min_periods, finite=True)
         cols.update({f"rolling_{s}_{w}{shift_suffix(shift)}": layout.scatter(res[s]) for s in stats})
     return panel.assign(df, cols)
 
@@ -210,7 +211,8 @@ def add_rolling(
 
 def _expanding_frame(df, stats, shift, min_periods, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
-    res = rolling_kernel(_target_in_order(df, layout, target, [*keys, time]), layout, None, stats, shift, min_periods)
+    res = rolling_kernel(_target_in_order(df, layout, target, [*keys, time]), layout, None, stats, shift, min_periods,
+                         finite=True)
     return panel.assign(df, {f"expanding_{s}{shift_suffix(shift)}": layout.scatter(res[s]) for s in stats})
 
 
@@ -257,7 +259,8 @@ def add_expanding(
 def _ewm_frame(df, alphas, names, shift, target, keys, time, strict=True):
     layout = layout_rows(df, keys, time, target, strict)
     x = _target_in_order(df, layout, target, [*keys, time])
-    return panel.assign(df, {name: layout.scatter(ewm_kernel(x, layout, a, shift)) for name, a in zip(names, alphas)})
+    return panel.assign(df, {name: layout.scatter(ewm_kernel(x, layout, a, shift, finite=True))
+                             for name, a in zip(names, alphas)})
 
 
 def add_ewm(

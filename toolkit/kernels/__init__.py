@@ -10,6 +10,7 @@ Frame functions in the verb packages validate, lay out the panel through
 * :mod:`~toolkit.kernels.windows` -- lags, rolling, expanding and EWM statistics per series
   (array-API engine, and the public ``*_kernel`` functions choosing an engine);
 * :mod:`~toolkit.kernels.compiled` -- the same window statistics as numba loops for the CPU;
+* :mod:`~toolkit.kernels.days` -- day numbers of timestamps and per-row reads of per-day tables;
 * :mod:`~toolkit.kernels.fill` -- forward, backward, linear and given-value fills of gaps per segment;
 * :mod:`~toolkit.kernels.lstsq` -- blocked QR / TSQR least squares;
 * :mod:`~toolkit.kernels.grouped` -- exact per-group sums.

@@ -428,6 +428,8 @@ def rolling_kernel(
     shift: int = 1,
     min_periods: int | None = None,
     engine: str = "auto",
+    *,
+    finite: bool = False,
 ) -> dict:
     """Window statistics of each series over rows ``t-shift-window+1 .. t-shift``.
 
@@ -448,6 +450,10 @@ def rolling_kernel(
         Values a window needs, else NaN (default: ``window``; 1 for expanding); at most
         ``window``.
     engine : {"auto", "array", "numba"}
+    finite : bool, default False
+        The caller has already refused +-inf in ``x`` (NaN allowed): the compiled engine
+        then skips its infinity test (:mod:`toolkit.kernels.compiled`). Results are
+        undefined if ``x`` holds an infinity after all.
 
     Returns
     -------
@@ -479,7 +485,8 @@ def rolling_kernel(
     if engine == "numba":
         names = [s for s, kind, _ in parsed if kind != "quantile"]
         if names:
-            out.update(compiled.rolling_stats(x, layout.bounds, window, names, shift, min_periods))
+            out.update(compiled.rolling_stats(x, layout.bounds, window, names, shift, min_periods,
+                                              finite=bool(finite)))
         parsed = [p for p in parsed if p[1] == "quantile"]
     if parsed:
         x = xp.astype(x, xp.float64, copy=False)
@@ -498,12 +505,13 @@ def rolling_kernel(
 
 
 def expanding_kernel(
-    x: Any, starts: Any, stats: Sequence[str] = ("mean",), shift: int = 1, min_periods: int = 1, engine: str = "auto"
+    x: Any, starts: Any, stats: Sequence[str] = ("mean",), shift: int = 1, min_periods: int = 1, engine: str = "auto",
+    *, finite: bool = False,
 ) -> dict:
     """Expanding statistics over all rows up to ``t - shift`` of each series.
 
-    :func:`rolling_kernel` with ``window=None``; ``stats`` among ``mean, std, count, sum,
-    min, max``.
+    :func:`rolling_kernel` with ``window=None`` (``finite`` as there); ``stats`` among
+    ``mean, std, count, sum, min, max``.
 
     Examples
     --------
@@ -512,10 +520,11 @@ def expanding_kernel(
     [nan, 1.0, 1.5]
     """
     stat_names(stats, EXPANDING_STATS)
-    return rolling_kernel(x, starts, None, stats, shift, min_periods, engine)
+    return rolling_kernel(x, starts, None, stats, shift, min_periods, engine, finite=finite)
 
 
-def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = "auto") -> Any:
+def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = "auto", *,
+               finite: bool = False) -> Any:
     """Exponentially weighted mean of each series over rows up to ``t - shift``.
 
     Matches ``pandas.Series.ewm(alpha=alpha, adjust=False).mean()`` per series, lagged by
@@ -530,6 +539,8 @@ def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = 
     alpha : float in (0, 1]
     shift : int >= 0, default 1
     engine : {"auto", "array", "numba"}
+    finite : bool, default False
+        As in :func:`rolling_kernel`.
 
     Returns
     -------
@@ -546,5 +557,5 @@ def ewm_kernel(x: Any, starts: Any, alpha: float, shift: int = 1, engine: str = 
     alpha = checks.check_number("alpha", alpha, 0.0, 1.0, low_open=True)
     shift = checks.check_int("shift", shift, minimum=0)
     if pick_engine(xp, engine) == "numba":
-        return compiled.ewm_mean(x, layout.bounds, alpha, shift)
+        return compiled.ewm_mean(x, layout.bounds, alpha, shift, finite=bool(finite))
     return lag(ewm_mean(xp.astype(x, xp.float64, copy=False), layout.row_starts, alpha), layout.bounds, shift)

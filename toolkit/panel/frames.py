@@ -40,6 +40,8 @@ __all__ = [
     "values",
     "isna",
     "time_values",
+    "time_ticks",
+    "check_tick_range",
     "codes",
     "as_array",
     "take",
@@ -116,14 +118,20 @@ class FrameOps:
         (4x faster than pandas' cast), and timestamps outside the years 1677-2262, which do
         not fit in nanoseconds, are refused rather than wrapped around.
         """
+        ticks, tick_ns = self.time_ticks(series)
+        return ticks if tick_ns == 1 else _to_nanoseconds(ticks, tick_ns, str(series.name))
+
+    def time_ticks(self, series: Any) -> tuple[Any, int]:
+        """A datetime64 Series as its own int64 ticks (viewed, not copied) and the nanoseconds per tick.
+
+        For code that needs only the order of timestamps, or their days, in whatever unit the
+        column holds (NaT is the int64 minimum); :meth:`time_values` scales them to nanoseconds.
+        """
         raw = series.to_numpy()
         if raw.dtype.kind != "M":
-            return series.to_numpy(dtype="datetime64[ns]").view("int64")
+            return series.to_numpy(dtype="datetime64[ns]").view("int64"), 1
         unit, count = np.datetime_data(raw.dtype)
-        if unit == "ns" and count == 1:
-            return raw.view("int64")
-        factor = int(np.timedelta64(count, unit) // np.timedelta64(1, "ns"))
-        return _to_nanoseconds(raw.view("int64"), factor, str(series.name))
+        return raw.view("int64"), int(np.timedelta64(count, unit) // np.timedelta64(1, "ns"))
 
     def codes(self, series: Any) -> tuple[Any, int]:
         """Integer codes in sorted key order (missing -> -1) and the number of distinct keys.
@@ -267,6 +275,9 @@ class CudfOps(FrameOps):
             raise DataValidationError.for_column(str(series.name), _OUT_OF_RANGE) from None
         return nanoseconds.astype("int64").fillna(np.iinfo("int64").min).to_cupy()
 
+    def time_ticks(self, series: Any) -> tuple[Any, int]:
+        return self.time_values(series), 1  # a cast on the device costs little
+
     def codes(self, series: Any) -> tuple[Any, int]:
         if str(series.dtype) == "category":
             codes = series.cat.codes.astype("int64").fillna(-1)
@@ -361,10 +372,25 @@ def _to_nanoseconds(ints: np.ndarray, factor: int, column: str) -> np.ndarray:
         present = ints[~missing]
         low, high = (int(present.min()), int(present.max())) if present.shape[0] else (0, 0)
         out[missing] = nat
-    limit = np.iinfo("int64").max // factor
+    check_tick_range(low, high, factor, column)
+    return out
+
+
+def check_tick_range(low: int, high: int, tick_ns: int, column: str) -> None:
+    """Raise naming ``column`` unless timestamps from tick ``low`` to ``high`` (``tick_ns`` ns each) fit
+    in int64 nanoseconds (the years 1677-2262): what :func:`time_values` checks before it scales.
+
+    Examples
+    --------
+    >>> check_tick_range(-5, 10**15, 1000, "date")  # microseconds of the year 2001
+    >>> check_tick_range(0, 10**17, 1000, "date")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.DataValidationError: column 'date': timestamps outside the years 1677-2262 do not fit in int64 nanoseconds
+    """
+    limit = np.iinfo("int64").max // tick_ns
     if high > limit or low < -limit:
         raise DataValidationError.for_column(column, _OUT_OF_RANGE)
-    return out
 
 
 _REGISTRY: dict[str, FrameOps] = {"pandas": FrameOps(), "numpy": FrameOps()}
@@ -415,6 +441,12 @@ def time_values(df: Any, col: str) -> Any:
     """Datetime column ``col`` as int64 nanoseconds."""
     series = df[col]
     return ops(series).time_values(series)
+
+
+def time_ticks(df: Any, col: str) -> tuple[Any, int]:
+    """Datetime column ``col`` as its own int64 ticks and the nanoseconds per tick (no conversion)."""
+    series = df[col]
+    return ops(series).time_ticks(series)
 
 
 def codes(df: Any, col: str) -> tuple[Any, int]:

@@ -9,7 +9,11 @@ all -- and carries what every kernel needs:
   is already sorted); ``inverse`` maps input rows to sorted positions;
 * ``bounds``: ``n_series + 1`` offsets; series ``s`` occupies sorted positions
   ``bounds[s]:bounds[s + 1]`` (the CSR convention, what the segment kernels take);
-* ``time``: int64 timestamps in sorted order (when a time column was given).
+* ``time``: int64 nanosecond timestamps in sorted order (when a time column was given).
+  :meth:`SeriesLayout.from_frame` orders rows by the column's own ticks (pandas 3 parses
+  dates to microseconds) and keeps them as ``ticks`` with ``tick_ns`` nanoseconds per tick;
+  ``time`` scales them to nanoseconds on first use only, so a caller that needs only the
+  days (calendar features) or nothing of the time (lags, windows) never pays the scaling.
 
 Per-row views (``series_of_row``, ``row_starts``, ``position``, ``position_from_end``) are
 computed on first use. ``gather`` moves an input-ordered array into sorted order and
@@ -61,18 +65,23 @@ def _sorted_starts_kernel() -> Any:
 
     @numba.njit(cache=True, nogil=True)
     def sorted_starts(key, t, strict):
-        # branch-free scan (it vectorizes: twice as fast as an early exit on sorted input)
+        # branch-free scan (it vectorizes: twice as fast as an early exit on sorted input); the
+        # smallest and largest time come along (NaT is the smallest int64) for the caller's checks
         n = key.shape[0]
         loose = not strict
         bad = False
         count = 1 if n > 0 else 0
+        low = t[0] if n > 0 else 0
+        high = low
         for i in range(1, n):
             same = key[i] == key[i - 1]
             later = (t[i] > t[i - 1]) | (loose & (t[i] == t[i - 1]))
             bad |= (key[i] < key[i - 1]) | (same & (not later))
             count += not same
+            low = min(low, t[i])
+            high = max(high, t[i])
         if bad:
-            return False, np.empty(0, np.int64)
+            return False, np.empty(0, np.int64), low, high
         out = np.empty(count + 1, np.int64)
         c = 0
         for i in range(n):
@@ -80,7 +89,7 @@ def _sorted_starts_kernel() -> Any:
                 out[c] = i
                 c += 1
         out[count] = n
-        return True, out
+        return True, out, low, high
 
     return sorted_starts
 
@@ -122,14 +131,40 @@ class SeriesLayout:
     order : int64 array (n,), optional
         Input row at each sorted position; ``None`` when the input is sorted.
     time : int64 array (n,), optional
-        Sorted timestamps (ns).
+        Sorted timestamps: nanoseconds, or ticks of ``tick_ns`` nanoseconds.
+    tick_ns : int, default 1
+        Nanoseconds per unit of ``time`` (1000 for microseconds).
+
+    Attributes
+    ----------
+    ticks : int64 array (n,) or None
+        Sorted timestamps as given (``tick_ns`` nanoseconds each).
+    tick_ns : int
+    time : int64 array (n,) or None
+        Sorted timestamps in nanoseconds (``ticks`` scaled on first use; setting it sets
+        ``ticks`` with ``tick_ns = 1``).
     """
 
-    def __init__(self, xp: Any, bounds: Any, order: Any = None, time: Any = None):
+    def __init__(self, xp: Any, bounds: Any, order: Any = None, time: Any = None, *, tick_ns: int = 1):
         self.xp = xp
         self.bounds = bounds
         self.order = order
-        self.time = time
+        self.ticks = time
+        self.tick_ns = int(tick_ns)
+        self._time_ns = None
+
+    @property
+    def time(self) -> Any:
+        """Sorted int64 nanosecond timestamps (``None`` without a time column)."""
+        if self.tick_ns == 1 or self.ticks is None:
+            return self.ticks
+        if self._time_ns is None:  # from_frame has checked that the range fits in nanoseconds
+            self._time_ns = self.ticks * self.tick_ns
+        return self._time_ns
+
+    @time.setter
+    def time(self, value: Any) -> None:
+        self.ticks, self.tick_ns, self._time_ns = value, 1, None
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -159,15 +194,21 @@ class SeriesLayout:
         checks.require_columns(df, [*keys, *([time_col] if time_col else [])], "to lay out the series")
         xp = frames.namespace(df)
         n = len(df)
-        time = None
+        ticks, tick_ns = None, 1
         if time_col is not None:
             checks.require_datetime(df, time_col)
-            time = xp.asarray(frames.time_values(df, time_col))
-            if n and int(xp.min(time)) == _NAT:  # NaT is the smallest int64
-                checks.require_not_null(df, [time_col], keys, "to place rows in time; drop or fill the NaT timestamps")
+            ticks, tick_ns = frames.time_ticks(df, time_col)  # scaling keeps order and ties: sort by ticks
+            ticks = xp.asarray(ticks)
         key = _key_codes(df, keys, xp) if keys else xp.zeros(n, dtype=xp.int8)
-        layout = cls.from_codes(key, time, unique=unique)
-        if unique and time is not None and layout._duplicates is not None:
+        layout = cls.from_codes(key, ticks, unique=unique)
+        if ticks is not None and n:
+            low, high = layout._time_range
+            if low == _NAT:  # NaT is the smallest int64
+                checks.require_not_null(df, [time_col], keys, "to place rows in time; drop or fill the NaT timestamps")
+            if tick_ns != 1:
+                frames.check_tick_range(low, high, tick_ns, time_col)
+            layout.tick_ns = tick_ns
+        if unique and ticks is not None and layout._duplicates is not None:
             where = layout._duplicates
             checks.fail(time_col, f"duplicated ({', '.join([*keys, time_col])}) rows: each series needs one row "
                                   "per time; drop or aggregate them first (toolkit.cleanse.drop_duplicates)",
@@ -179,19 +220,25 @@ class SeriesLayout:
         """The layout of rows given their series codes (ordered ints) and optional int64 times.
 
         With ``unique`` and a ``time``, input rows that repeat an earlier row's (series, time)
-        pair are kept in ``_duplicates`` (input positions) for :meth:`from_frame` to report.
+        pair are kept in ``_duplicates`` (input positions), and the smallest and largest time
+        in ``_time_range``, for :meth:`from_frame` to report.
         """
         xp = backend.array_namespace(key)
         n = int(key.shape[0])
         t = time if time is not None else xp.zeros(n, dtype=xp.int64)
         kernel = _sorted_starts_kernel() if xp.__name__.endswith("numpy") else None
         dup = None
+        time_range = None
         if kernel is not None:
-            in_order, bounds = kernel(key, t, unique and time is not None)
+            in_order, bounds, low, high = kernel(key, t, unique and time is not None)
+            time_range = (int(low), int(high))
             if in_order:
                 layout = cls(xp, bounds, None, time)
                 layout._duplicates = None
+                layout._time_range = time_range
                 return layout
+        if time_range is None and time is not None and n:
+            time_range = (int(xp.min(time)), int(xp.max(time)))
         order = None
         if n > 1:
             dk = key[1:] != key[:-1]
@@ -213,9 +260,11 @@ class SeriesLayout:
             bounds = xp.asarray([0, n] if n else [0], dtype=xp.int64)
         layout = cls(xp, bounds, order, None if time is None else t)
         layout._duplicates = dup
+        layout._time_range = time_range
         return layout
 
     _duplicates: Any = None
+    _time_range: tuple[int, int] | None = None
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -321,7 +370,8 @@ class SeriesLayout:
         sorted_pos = xp.take(first_kept, tail_layout.series_of_row) + tail_layout.position if total \
             else xp.zeros(0, dtype=xp.int64)
         tail_layout.order = self.input_rows(sorted_pos)
-        tail_layout.time = None if self.time is None else xp.take(self.time, sorted_pos)
+        tail_layout.ticks = None if self.ticks is None else xp.take(self.ticks, sorted_pos)
+        tail_layout.tick_ns = self.tick_ns
         return tail_layout
 
     def dense(self, sorted_values: Any, width: int, fill: float = float("nan")) -> Any:
