@@ -23,7 +23,7 @@ CHROMIUM     ?= /usr/bin/chromium
 REDIS_SERVER ?= $(or $(shell command -v redis-server 2>/dev/null),/usr/bin/redis-server)
 NB_EXTRA_KEYS := metadata.language_info.codemirror_mode metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter metadata.language_info.pygments_lexer metadata.language_info.version
 
-.PHONY: demo test soak install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean browser
+.PHONY: demo test soak mutate install install-dev data notebooks lab bench gpu-check wheelhouse install-offline clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,20 @@ lab: install
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m toolkit.cli bench --dir benchmarks
+
+# Mutation testing with mutmut 3 (config: pyproject [tool.mutmut]; not part of make test or CI).
+# MODULE is a file or folder of toolkit/ (MODULE=toolkit/panel/checks.py) or a glob of mutant names
+# (MODULE='toolkit.regress.metrics.x_mase*'). The first run writes every mutant into mutants/ and runs
+# the unit tests once to record which tests reach each function; later runs reuse that record and run
+# each mutant of MODULE against only the tests that reach it (MUTATE_CHILDREN at a time). Survivors:
+# $(PY) tests/mutation_score.py GLOB --survivors, then .venv/bin/mutmut show NAME for a diff.
+MODULE ?= toolkit
+MUTATE_CHILDREN ?= 2
+MUTANTS = $(if $(findstring /,$(MODULE)),$(subst /,.,$(patsubst %/,%,$(MODULE:.py=))).*,$(MODULE))
+
+mutate: $(VENV)/.installed-dev
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(if $(filter toolkit,$(MUTANTS)),,"$(MUTANTS)")
+	$(PY) tests/mutation_score.py "$(MUTANTS)"
 
 # On a GPU machine: the gpu-marked tests, then the GPU benchmarks (benchmarks/gpu_bench_*.py, each
 # appending to benchmarks/out/gpu_summary.json; gpu_common.py is their harness). Use PY=python3 where the
