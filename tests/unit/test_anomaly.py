@@ -533,3 +533,23 @@ def test_generated_domain_anomalies_recovered(retail):
     assert lanes["roc_auc"] >= 0.9
     fraud = evaluate(t, click_fraud(retail.marketing), table="marketing")
     assert fraud["roc_auc"] >= 0.95 and fraud["recall"] >= 0.8
+
+
+@pytest.mark.filterwarnings("error")
+def test_detectors_take_huge_finite_values_and_refuse_each_non_finite_one():
+    """The finiteness check sums the input first: a sum that overflows (finite values near the
+    float32 maximum) must neither refuse the input nor warn; one NaN or inf anywhere is refused."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 3)).astype("float32")
+    X[:30, 1] = 3e38
+    ours = ECOD().fit(X)
+    scaled = X.astype("float64")
+    scaled[:, 1] /= 1e30  # ECOD reads ranks and the sign of the skewness: both survive a positive scale
+    np.testing.assert_allclose(ours.decision_scores_, PyODECOD().fit(scaled).decision_scores_, rtol=1e-6)
+    for bad in (np.nan, np.inf, -np.inf):
+        Y = X.copy()
+        Y[41, 2] = bad
+        with pytest.raises(DataValidationError, match=r"column '2'.*row 41"):
+            ECOD().fit(Y)
+        with pytest.raises(DataValidationError, match=r"column '2'.*row 41"):
+            ours.decision_function(Y)
