@@ -272,21 +272,33 @@ def test_boundary_parameters_are_accepted():
         assert np.all(np.isfinite(agent.q_table_))
 
 
-@pytest.mark.parametrize("param,bad", [("epsilon_end", -0.5), ("epsilon_end", 1.5), ("order_span", 0.0),
-                                       ("shortage_cost", -1.0), ("ordering_cost", np.nan), ("random_state", -1),
-                                       ("random_state", 1.5)])
-def test_bad_parameters_not_drawn_by_the_contract_test_are_named(param, bad):
-    agent = inv.QLearningReplenisher(episodes=1, episode_days=2, progress=False, **{param: bad})
-    with pytest.raises(DataValidationError, match=param):
+BAD_VALUES = {"n_states": [1, 2.5], "n_actions": [1, np.nan], "episodes": [0, 1.5], "episode_days": [0, "3"],
+              "learning_rate": [0.0, 1.01, np.nan], "discount": [-0.01, 1.01], "epsilon_start": [-0.01, 1.01],
+              "epsilon_end": [-0.5, 1.5], "state_span": [0.0, np.inf], "order_span": [0.0, -1.0],
+              "holding_cost": [-1.0, np.nan], "shortage_cost": [-1.0, "x"], "ordering_cost": [-0.01, np.nan],
+              "random_state": [-1, 1.5]}
+
+
+@pytest.mark.parametrize("param,bad", [(p, v) for p, values in BAD_VALUES.items() for v in values])
+def test_every_bad_hyper_parameter_is_named(param, bad):
+    """Each one, below and above its range (the contract test draws only some of them)."""
+    agent = inv.QLearningReplenisher(progress=False, **{"episodes": 1, "episode_days": 2, param: bad})
+    with pytest.raises(DataValidationError, match=f"^parameter '{param}'"):
         agent.fit(np.ones((1, 5)), 0)
 
 
-def test_one_day_of_demand_is_refused():
+def test_bad_demand_is_named():
     agent = inv.QLearningReplenisher(episodes=1, episode_days=2, progress=False)
-    with pytest.raises(DataValidationError, match="demand.*at least 2 days.*\\(2, 1\\)"):
+    with pytest.raises(DataValidationError, match=r"^parameter 'demand': .*at least 2 days.*\(2, 1\)"):
         agent.fit(np.ones((2, 1)), 0)
-    with pytest.raises(DataValidationError, match="demand.*2-D"):
+    with pytest.raises(DataValidationError, match="^parameter 'demand': .*2-D"):
         agent.fit(np.ones(5), 0)
+    with pytest.raises(DataValidationError, match="^parameter 'demand': expected a number"):
+        agent.fit(np.array([["a", "b"]]), 0)
+    with pytest.raises(DataValidationError, match="^parameter 'demand': NaN or infinite"):
+        agent.fit(np.array([[1.0, np.inf]]), 0)
+    with pytest.raises(DataValidationError, match="^parameter 'lead_time'"):
+        agent.fit(np.ones((1, 5)), -1)
 
 
 def test_progress_bar_is_shown_only_when_asked(capsys):

@@ -247,6 +247,17 @@ def test_evaluate_pooled_metrics_of_a_single_pair():
                                [1.5, 2.25, 1.5, 0.75, 3 / 5.5, 0.75, 1.5])
 
 
+def test_evaluate_pooled_metrics_without_a_denominator_are_nan():
+    zeros = pd.DataFrame({"sku": ["a", "b"], "location": "w", "units": [0.0, 0.0], "forecast": [1.0, 0.0]})
+    ev = rg.evaluate(zeros, metrics=ALL_METRICS)
+    assert np.isnan(ev.overall["mape"]) and np.isnan(ev.overall["wape"])  # no non-zero actual
+    assert ev.overall["mae"] == pytest.approx(0.5) and ev.overall["smape"] == pytest.approx(1.0)
+    missing = zeros.assign(units=np.nan)
+    ev = rg.evaluate(missing, metrics=ALL_METRICS, lower_col="forecast", upper_col="forecast")
+    assert ev.overall["n"] == 0 and ev.overall.drop("n").isna().all()
+    assert ev.per_series.drop(columns="n").isna().all().all()
+
+
 def test_evaluate_interval_needs_both_bounds():
     df = _scored_panel()
     ev = rg.evaluate(df, metrics=("mae",), lower_col="lo")
