@@ -297,6 +297,8 @@ def test_bad_demand_is_named():
         agent.fit(np.array([["a", "b"]]), 0)
     with pytest.raises(DataValidationError, match="^parameter 'demand': NaN or infinite"):
         agent.fit(np.array([[1.0, np.inf]]), 0)
+    with pytest.raises(DataValidationError, match="^parameter 'demand': values must be >= 0"):
+        agent.fit(np.array([[1.0, -2.0]]), 0)
     with pytest.raises(DataValidationError, match="^parameter 'lead_time'"):
         agent.fit(np.ones((1, 5)), -1)
 
