@@ -299,8 +299,11 @@ def test_bad_demand_is_named():
         agent.fit(np.array([[1.0, np.inf]]), 0)
     with pytest.raises(DataValidationError, match="^parameter 'demand': values must be >= 0"):
         agent.fit(np.array([[1.0, -2.0]]), 0)
-    with pytest.raises(DataValidationError, match="^parameter 'lead_time'"):
-        agent.fit(np.ones((1, 5)), -1)
+    for lead in (-1, 1.5, np.nan, [1, 2, 3]):
+        with pytest.raises(DataValidationError, match="^parameter 'lead_time'"):
+            agent.fit(np.ones((2, 5)), lead)
+    fitted = agent.fit(np.ones((2, 5)), 1)  # one lead time for every series
+    assert fitted.lead_time_.shape == (2,) and fitted.lead_time_.tolist() == [1, 1]
 
 
 def test_progress_bar_is_shown_only_when_asked(capsys):

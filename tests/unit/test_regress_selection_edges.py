@@ -519,3 +519,35 @@ def test_search_and_importance_name_mismatched_inputs(X, y, time, match):
         rg.search(_Mean(), {"shrink": [1.0]}, X, y, time=time, horizon=2, n_windows=1)
     with pytest.raises(DataValidationError, match=match):
         rg.permutation_importance(_Mean(), X, y, time=time)
+
+
+def _tiny():
+    df = pd.DataFrame({"sku": ["a", "b"], "location": "w", "units": [1.0, 2.0], "forecast": [1.0, 3.0]})
+    hist = pd.DataFrame({"sku": ["a", "a", "b"], "location": "w", "date": pd.date_range("2024-01-01", periods=3),
+                         "units": [1.0, 2.0, 3.0]})
+    return df, hist
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda df, h: ({"df": df.drop(columns="forecast")}), r"^column 'forecast': missing \(needed for the evaluation\)"),
+    (lambda df, h: ({"df": df.assign(forecast=["x", "y"])}), r"^column 'forecast': must be numeric.*for the evaluation"),
+    (lambda df, h: ({"df": df.assign(forecast=[1.0, np.inf])}),
+     r"^column 'forecast': infinite values \(needed for the evaluation\).*\('b', 'w'\)"),
+    (lambda df, h: ({"metrics": ("mae", "r2")}), r"^parameter 'metrics': unknown value, got 'r2'; choose from"),
+    (lambda df, h: ({"metrics": 5}), r"^parameter 'metrics': expected a column name"),
+    (lambda df, h: ({"metrics": ("mase",), "train_df": None}),
+     r"^parameter 'train_df': metric 'mase' needs the history before the forecast window"),
+    (lambda df, h: ({"metrics": ("mase",), "season": 0}), r"^parameter 'season': must be >= 1"),
+    (lambda df, h: ({"metrics": ("mase",), "train_df": [1, 2]}), r"^parameter 'train_df': expected an in-memory"),
+    (lambda df, h: ({"metrics": ("mase",), "train_df": h.drop(columns="date")}),
+     r"^column 'date': missing \(needed in train_df for MASE\)"),
+    (lambda df, h: ({"metrics": ("mase",), "train_df": h.assign(units=["x", "y", "z"])}),
+     r"^column 'units': must be numeric.*in train_df for MASE"),
+    (lambda df, h: ({"metrics": ("mase",), "train_df": h.assign(units=[1.0, np.inf, 2.0])}),
+     r"^column 'units': infinite values \(needed in train_df for MASE\).*\('a', 'w'\)"),
+])
+def test_evaluate_errors_name_the_input_and_what_it_is_needed_for(change, message):
+    df, hist = _tiny()
+    args = {"df": df, "metrics": ("mae",), "train_df": hist, "season": 1, **change(df, hist)}
+    with pytest.raises(DataValidationError, match=message):
+        rg.evaluate(args.pop("df"), **args)
