@@ -551,3 +551,17 @@ def test_evaluate_errors_name_the_input_and_what_it_is_needed_for(change, messag
     args = {"df": df, "metrics": ("mae",), "train_df": hist, "season": 1, **change(df, hist)}
     with pytest.raises(DataValidationError, match=message):
         rg.evaluate(args.pop("df"), **args)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"n_windows": 0}, "^parameter 'n_windows': must be >= 1"),
+    ({"horizon": 0}, "^parameter 'horizon': must be >= 1"),
+    ({"step": 0}, "^parameter 'step': must be >= 1"),
+    ({"gap": -1}, "^parameter 'gap': must be >= 0"),
+    ({"window": "rolling"}, "^parameter 'window': unknown value, got 'rolling'; choose from"),
+    ({"window": "sliding"}, "^parameter 'train_size': window='sliding' needs train_size"),
+    ({"window": "sliding", "train_size": 0}, "^parameter 'train_size': must be >= 1"),
+])
+def test_time_series_splits_name_each_bad_parameter_and_its_range(kwargs, message):
+    with pytest.raises(DataValidationError, match=message):
+        rg.time_series_splits(np.arange(50), None, **{"n_windows": 2, "horizon": 3, **kwargs})
