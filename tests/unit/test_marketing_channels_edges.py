@@ -189,3 +189,73 @@ def test_unknown_channel_in_orders_is_named_with_its_count():
     expected = re.escape("unknown channel in orders (expected ['store', 'app', 'web'])") + r".*2 offending.*fax"
     with pytest.raises(DataValidationError, match=expected):
         mk.channel_panel(orders, _marketing("date", "channel"))
+
+
+def test_a_single_frame_is_split_by_channel_and_the_mapping_still_applies():
+    """A store system that counts packs of 6: the mapping scales its quantities (units and revenue)."""
+    orders, mkt = _orders("channel"), _marketing("date", "channel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = mk.channel_panel(orders, mkt)
+        packs = mk.channel_panel(orders, mkt, mapping={"store": {"units": {"quantity": 6}}})
+    store = (packs["channel"] == "store").to_numpy()
+    for column in ("units", "revenue"):
+        np.testing.assert_allclose(packs.loc[store, column], 6 * plain.loc[store, column])
+        np.testing.assert_allclose(packs.loc[~store, column], plain.loc[~store, column])
+    np.testing.assert_array_equal(packs["orders"], plain["orders"])
+    assert packs.loc[store, "units"].sum() == 6 * 3.0
+
+
+def _dask(frame):
+    import dask.dataframe as dd
+
+    return dd.from_pandas(frame, npartitions=2)
+
+
+BAD_INPUTS = {
+    "empty dict": (lambda o, m: ({}, m), r"^column 'medium': orders is an empty dict"),
+    "non-frame source": (lambda o, m: ({"web": [1, 2]}, m), r"^parameter \"orders\['web'\]\": expected an in-memory"),
+    "dask source": (lambda o, m: ({"web": _dask(o.drop(columns="medium"))}, m), r"^parameter \"orders\['web'\]\""),
+    "dask orders": (lambda o, m: (_dask(o), m), r"^parameter 'orders': expected an in-memory .* Dask"),
+    "no channel column": (lambda o, m: (o.drop(columns="medium"), m),
+                          r"^column 'medium': missing \(needed to split orders into channel systems\)"),
+    "missing channel": (lambda o, m: (o.assign(medium=o["medium"].where(o.index != 2)), m),
+                        r"^column 'medium': missing values \(needed to split orders into channel systems\).*\(102,\)"),
+    "text quantity": (lambda o, m: (o.assign(quantity="x"), m),
+                      r"^column 'quantity': must be numeric .*\(needed for channel revenue\)"),
+    "no price column": (lambda o, m: (o.drop(columns="unit_price"), m),
+                        r"^column 'unit_price': missing \(needed for channel revenue\)"),
+    "text time stamps": (lambda o, m: (o.assign(order_ts=o["order_ts"].astype(str)), m),
+                         r"^column 'order_ts': must be a datetime64 column"),
+    "dask marketing": (lambda o, m: (o, _dask(m)), r"^parameter 'marketing': expected an in-memory"),
+    "empty marketing": (lambda o, m: (o, m.iloc[:0]), r"the frame is empty \(nothing in marketing, for the channel"),
+    "no clicks": (lambda o, m: (o, m.drop(columns="clicks")),
+                  r"^column 'clicks': missing \(needed in marketing, for the channel panel\)"),
+    "text clicks": (lambda o, m: (o, m.assign(clicks="x")),
+                    r"^column 'clicks': must be numeric .*\(needed in marketing, for the channel panel\)"),
+    "negative conversions": (lambda o, m: (o, m.assign(conversions=-m["conversions"] - 1)),
+                             (r"^column 'conversions': negative values \(needed in marketing, for the channel panel\) "
+                              r"\(8 offending rows; e.g. \[\(Timestamp\('2024-03-03")),
+    "text dates": (lambda o, m: (o, m.assign(day=m["day"].astype(str))), r"^column 'day': must be a datetime64"),
+    "missing date": (lambda o, m: (o, m.assign(day=m["day"].where(m.index != 1))),
+                     r"^column 'day': missing values \(needed in marketing, for the channel panel\).*NaT, 'app'"),
+    "missing medium": (lambda o, m: (o, m.assign(medium=m["medium"].where(m.index != 1))),
+                       r"^column 'medium': missing values \(needed in marketing, for the channel panel\)"),
+    "repeated row": (lambda o, m: (o, pd.concat([m, m.iloc[:1]])),
+                     r"^column 'medium': duplicated \(day, medium\) rows \(needed in marketing, for the channel"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_named_with_what_it_is_needed_for(case):
+    make, message = BAD_INPUTS[case]
+    orders, marketing = make(_orders("medium"), _marketing("day", "medium"))
+    with pytest.raises(DataValidationError, match=message):
+        mk.channel_panel(orders, marketing, time_col="day", channel_col="medium")
+
+
+def test_an_unknown_marketing_channel_is_named_with_its_count():
+    with pytest.raises(DataValidationError, match=re.escape("column 'channel': unknown channel in marketing "
+                                                            "(expected ['web', 'app']) (2 offending rows; e.g. "
+                                                            "['store'])")):
+        mk.channel_panel(_orders("channel"), _marketing("date", "channel"), channels=["web", "app"])
