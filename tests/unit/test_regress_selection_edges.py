@@ -265,8 +265,9 @@ def test_evaluate_interval_needs_both_bounds():
 
 
 def _history():
-    """Per series: a history whose lag-2 naive MAE is known; c is constant (scale 0); b has none."""
+    """Per series: a history whose lag-2 naive MAE is known; b's is below one; c is constant (scale 0)."""
     rows = [("a", d, v) for d, v in enumerate([1.0, 4.0, 2.0, 8.0, 3.0])]   # |2-1|, |8-4|, |3-2| -> 2
+    rows += [("b", d, v) for d, v in enumerate([1.0, 1.0, 1.5, 0.5])]       # |1.5-1|, |0.5-1| -> 0.5
     rows += [("c", d, 5.0) for d in range(4)]
     rows += [("d", d, float(d)) for d in range(3)]                         # |2-0| -> 2
     hist = pd.DataFrame(rows, columns=["sku", "date", "units"]).sample(frac=1, random_state=0)
@@ -281,18 +282,19 @@ def test_evaluate_mase_scales_by_the_seasonal_naive_error_of_the_history():
     mase = ev.per_series["mase"]
     mae = ev.per_series["mae"]
     assert mase[("a", "w1")] == pytest.approx(mae[("a", "w1")] / np.mean([1.0, 4.0, 1.0]))
-    assert np.isnan(mase[("b", "w1")])      # no history
+    assert mase[("b", "w1")] == pytest.approx(mae[("b", "w1")] / 0.5)  # a scale below one still scales
     assert np.isnan(mase[("c", "w1")])      # constant history: scale 0
     assert np.isnan(mase[("d", "w1")])      # nothing scored
-    assert ev.overall["mase"] == pytest.approx(mase[("a", "w1")])  # mean over the series that have one
+    assert ev.overall["mase"] == pytest.approx((mase[("a", "w1")] + mase[("b", "w1")]) / 2)  # over those with one
 
 
 def test_evaluate_mase_of_a_series_with_one_scored_pair_and_the_default_season():
-    df = pd.DataFrame({"sku": ["a"], "location": "w1", "units": [3.0], "forecast": [5.0]})
+    df = pd.DataFrame({"sku": ["a", "z"], "location": "w1", "units": [3.0, 1.0], "forecast": [5.0, 2.0]})
     hist = pd.DataFrame({"sku": "a", "location": "w1", "date": pd.date_range("2024-01-01", periods=10),
                          "units": [0.0, 1, 2, 3, 4, 5, 6, 10, 11, 12]})
     ev = rg.evaluate(df, metrics=("mase",), train_df=hist)  # season 7: |10-0|, |11-1|, |12-2| -> 10
     assert ev.per_series.loc[("a", "w1"), "mase"] == pytest.approx(2.0 / 10.0)
+    assert np.isnan(ev.per_series.loc[("z", "w1"), "mase"])  # z has no history
     assert ev.overall["mase"] == pytest.approx(0.2)
 
 
@@ -387,9 +389,9 @@ def test_time_series_splits_refuse_bad_stamps_and_frames():
     with pytest.raises(DataValidationError, match="'df'.*1-D"):
         rg.time_series_splits(np.arange(20).reshape(10, 2), None, 1, 2)
     frame = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=20)})
-    with pytest.raises(DataValidationError, match="'day'"):
+    with pytest.raises(DataValidationError, match=r"^column 'day': missing values \(needed for time-series splits\)"):
         rg.time_series_splits(frame.assign(day=frame["day"].where(frame.index != 3)), "day", 1, 2)
-    with pytest.raises(DataValidationError, match="'day'"):
+    with pytest.raises(DataValidationError, match=r"^column 'day': missing \(needed for time-series splits\)"):
         rg.time_series_splits(frame.rename(columns={"day": "when"}), "day", 1, 2)
     with pytest.raises(DataValidationError, match="df"):
         rg.time_series_splits(dd.from_pandas(frame, npartitions=2), "day", 1, 2)
