@@ -144,8 +144,13 @@ def test_one_repeat_is_enough_and_zero_is_refused():
     X, y, time, _ = _shifting_data(6)
     imp = rg.permutation_importance(rg.LinearRegression(), X, y, time=time, n_repeats=1)
     assert np.all(imp["importance_std"] == 0.0)
-    with pytest.raises(DataValidationError, match="n_repeats"):
+    with pytest.raises(DataValidationError, match="^parameter 'n_repeats': must be >= 1"):
         rg.permutation_importance(rg.LinearRegression(), X, y, time=time, n_repeats=0)
+    for bad in (0, 0.0, -1):
+        with pytest.raises(DataValidationError, match="^parameter 'valid_size': must be > 0"):
+            rg.permutation_importance(rg.LinearRegression(), X, y, time=time, valid_size=bad)
+    with pytest.raises(DataValidationError, match="^parameter 'scoring': unknown value, got 'r2'"):
+        rg.permutation_importance(rg.LinearRegression(), X, y, time=time, scoring="r2")
 
 
 @pytest.mark.parametrize("model", [sklm.LinearRegression, type("FitOnly", (), {"fit": lambda self, X, y: self}),
@@ -155,7 +160,8 @@ def test_a_model_needs_fit_and_predict(model):
     if model is sklm.LinearRegression:
         assert len(rg.permutation_importance(model(), X, y, time=time, n_repeats=1)) == 2
         return
-    with pytest.raises(DataValidationError, match="model.*expected a regressor with fit and predict"):
+    with pytest.raises(DataValidationError, match="^parameter 'model': expected a regressor with fit and predict, "
+                                                  "got <.*(FitOnly|PredictOnly) object"):
         rg.permutation_importance(model(), X, y, time=time)
 
 
@@ -414,6 +420,7 @@ class _Mean:
     def fit(self, X, y):
         self.level_ = self.shrink * float(np.mean(y))
         self.n_fit_ = len(y)
+        self.X_seen_ = (type(X).__name__, np.shape(X))
         return self
 
     def predict(self, X):
@@ -445,6 +452,28 @@ def test_search_scores_every_candidate_on_the_time_windows_by_hand():
     np.testing.assert_allclose(res.results[["window_0", "window_1", "window_2"]], [h[2] for h in hand], rtol=1e-12)
     assert res.best_params == hand[0][0] and res.best_score == pytest.approx(hand[0][1], rel=1e-12)
     assert res.best_estimator.n_fit_ == n and res.best_estimator.get_params() == hand[0][0]  # refit on every row
+    assert res.best_estimator.X_seen_ == ("ndarray", (n, 2))
+
+
+def test_search_and_importance_hand_frames_to_the_model_as_frames():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(60, 2)), columns=["price", "promo"])
+    y = pd.Series(rng.normal(size=60), name="units")
+    seen = []
+
+    class FrameOnly(_Mean):
+        def fit(self, X, y):
+            seen.append((type(X).__name__, type(y).__name__))
+            return super().fit(X, y)
+
+        def predict(self, X):
+            seen.append((type(X).__name__, list(X.columns)))
+            return super().predict(X)
+
+    rg.search(FrameOnly(), {"shrink": [1.0]}, X, y, horizon=5, n_windows=2)
+    rg.permutation_importance(FrameOnly(), X, y, n_repeats=1)
+    assert seen and all(kind[0] == "DataFrame" for kind in seen)
+    assert all(kind[1] in ("Series", ["price", "promo"]) for kind in seen)
 
 
 def test_search_ties_keep_the_grid_order_and_callable_scoring():
@@ -510,10 +539,11 @@ def test_search_open_models_take_any_parameter_and_models_need_fit():
 
 
 @pytest.mark.parametrize("X,y,time,match", [
-    (np.zeros((10, 2)), np.zeros(9), None, "'y'.*9 values for 10 rows"),
+    (np.zeros((10, 2)), np.zeros(9), None, "^column 'y': 9 values for 10 rows"),
+    (np.zeros((10, 2)), pd.Series(np.zeros(9), name="units"), None, "^column 'units': 9 values for 10 rows"),
     (np.zeros(10), np.zeros(10), None, "'X'.*2-D"),
     ("abc", np.zeros(10), None, "'X'.*array or frame"),
-    (np.zeros((10, 2)), [0.0] * 10, None, "'y'.*array or frame"),
+    (np.zeros((10, 2)), [0.0] * 10, None, "^parameter 'y': expected an array or frame, got a list"),
     (np.zeros((10, 2)), np.zeros(10), np.arange(9), "'time'.*9 time stamps for 10 rows"),
 ])
 def test_search_and_importance_name_mismatched_inputs(X, y, time, match):
