@@ -259,3 +259,16 @@ def test_an_unknown_marketing_channel_is_named_with_its_count():
                                                             "(expected ['web', 'app']) (2 offending rows; e.g. "
                                                             "['store'])")):
         mk.channel_panel(_orders("channel"), _marketing("date", "channel"), channels=["web", "app"])
+
+
+def test_check_media_names_a_missing_column_with_its_purpose():
+    from toolkit.decisions.marketing.channels import check_media
+
+    frame = pd.DataFrame({"date": [1], "channel": ["web"], "spend": [1.0]})
+    with pytest.raises(DataValidationError, match=r"^column 'clicks': missing \(needed for the test\)"):
+        check_media(frame, ["spend", "clicks"], ["date", "channel"], "for the test")
+
+
+def test_channels_that_are_not_a_list_are_named():
+    with pytest.raises(DataValidationError, match="^parameter 'channels': expected a column name or a list"):
+        mk.channel_panel(_orders("channel"), _marketing("date", "channel"), channels=5)
