@@ -312,3 +312,16 @@ def test_progress_bar_is_shown_only_when_asked(capsys):
     assert "Q-learning" not in capsys.readouterr().err
     inv.QLearningReplenisher(episodes=2, episode_days=2, progress=True).fit(demand, 0)
     assert re.search(r"(^|\r)Q-learning: +\d+%", capsys.readouterr().err)  # the bar, labelled
+
+
+def test_simulate_returns_the_kpis_and_names_bad_demand():
+    agent = inv.QLearningReplenisher(episodes=2, episode_days=3, progress=False).fit(np.ones((2, 5)), 1)
+    kpi = agent.simulate(np.ones((2, 4)), initial_on_hand=1.0)
+    assert set(kpi) == set(inv.KPIS)  # no daily paths unless asked for
+    paths = agent.simulate(np.ones((2, 4)), initial_on_hand=1.0, return_paths=True)
+    assert paths["order_path"].shape == (2, 4)
+    for bad, message in [(np.ones((3, 5)), r"expected a 2-D array of 2 series \(rows\), as in training, got shape"),
+                         (np.ones(5), r"expected a 2-D array of 2 series"),
+                         (np.array([["a", "b"], ["c", "d"]]), "expected a number")]:
+        with pytest.raises(DataValidationError, match=f"^parameter 'demand': {message}"):
+            agent.simulate(bad, initial_on_hand=1.0)
