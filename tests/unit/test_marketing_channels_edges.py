@@ -272,3 +272,13 @@ def test_check_media_names_a_missing_column_with_its_purpose():
 def test_channels_that_are_not_a_list_are_named():
     with pytest.raises(DataValidationError, match="^parameter 'channels': expected a column name or a list"):
         mk.channel_panel(_orders("channel"), _marketing("date", "channel"), channels=5)
+
+
+def test_one_frame_per_system_gives_the_panel_of_the_single_frame():
+    orders, mkt = _orders("channel"), _marketing("date", "channel")
+    systems = {name: orders[orders["channel"] == name].drop(columns="channel") for name in CHANNELS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = mk.channel_panel(orders, mkt)
+        split = mk.channel_panel(systems, mkt)
+    pd.testing.assert_frame_equal(split, single)
