@@ -186,7 +186,7 @@ def test_report_of_a_panel_without_revenue():
 def test_unknown_channel_in_orders_is_named_with_its_count():
     orders = _orders("channel")
     orders.loc[[0, 3], "channel"] = "fax"
-    expected = re.escape("unknown channel in orders (expected ['store', 'app', 'web'])") + r".*2 offending.*fax"
+    expected = "^column .channel.: " + re.escape("unknown channel in orders (expected ['store', 'app', 'web'])") + r".*2 offending.*fax"
     with pytest.raises(DataValidationError, match=expected):
         mk.channel_panel(orders, _marketing("date", "channel"))
 
@@ -282,3 +282,20 @@ def test_one_frame_per_system_gives_the_panel_of_the_single_frame():
         single = mk.channel_panel(orders, mkt)
         split = mk.channel_panel(systems, mkt)
     pd.testing.assert_frame_equal(split, single)
+
+
+def test_copies_seen_in_two_systems_are_counted_with_their_mapped_revenue():
+    """Order 2 is in both systems; the app copy (second in the dict) goes, with its revenue in packs of 6."""
+    web = pd.DataFrame({"order_id": [1, 2], "order_ts": pd.to_datetime(["2024-03-01 10:00", "2024-03-02 11:00"]),
+                        "quantity": [1.0, 2.0], "unit_price": [10.0, 5.0]})
+    app = pd.DataFrame({"order_id": [2, 3], "order_ts": pd.to_datetime(["2024-03-02 11:00", "2024-03-02 12:00"]),
+                        "quantity": [2.0, 1.0], "unit_price": [5.0, 7.0]})
+    report = []
+    panel = mk.channel_panel({"web": web, "app": app}, _marketing("day", "medium"), time_col="day",
+                             channel_col="medium", mapping={"app": {"units": {"quantity": 6}}}, report=report)
+    rep = report[0]
+    assert (rep.rows_in, rep.rows_used, rep.dropped["seen_in_two_systems"]) == (4, 3, 1)
+    assert sum(rep.dropped.values()) == 1
+    assert rep.revenue_dropped["seen_in_two_systems"] == pytest.approx(2 * 6 * 5.0)
+    assert rep.revenue_used == pytest.approx(10.0 + 10.0 + 6 * 7.0) == pytest.approx(panel["revenue"].sum())
+    assert rep.revenue_in == pytest.approx(rep.revenue_used + 60.0)
