@@ -562,19 +562,19 @@ def _tiny():
 
 @pytest.mark.parametrize("change,message", [
     (lambda df, h: ({"df": df.drop(columns="forecast")}), r"^column 'forecast': missing \(needed for the evaluation\)"),
-    (lambda df, h: ({"df": df.assign(forecast=["x", "y"])}), r"^column 'forecast': must be numeric.*for the evaluation"),
+    (lambda df, h: ({"df": df.assign(forecast=["x", "y"])}), r"^column 'forecast': must be numeric.*\(needed for the evaluation\)"),
     (lambda df, h: ({"df": df.assign(forecast=[1.0, np.inf])}),
      r"^column 'forecast': infinite values \(needed for the evaluation\).*\('b', 'w'\)"),
     (lambda df, h: ({"metrics": ("mae", "r2")}), r"^parameter 'metrics': unknown value, got 'r2'; choose from"),
     (lambda df, h: ({"metrics": 5}), r"^parameter 'metrics': expected a column name"),
     (lambda df, h: ({"metrics": ("mase",), "train_df": None}),
-     r"^parameter 'train_df': metric 'mase' needs the history before the forecast window"),
+     r"^parameter 'train_df': metric 'mase' needs the history before the forecast window, got None$"),
     (lambda df, h: ({"metrics": ("mase",), "season": 0}), r"^parameter 'season': must be >= 1"),
     (lambda df, h: ({"metrics": ("mase",), "train_df": [1, 2]}), r"^parameter 'train_df': expected an in-memory"),
     (lambda df, h: ({"metrics": ("mase",), "train_df": h.drop(columns="date")}),
      r"^column 'date': missing \(needed in train_df for MASE\)"),
     (lambda df, h: ({"metrics": ("mase",), "train_df": h.assign(units=["x", "y", "z"])}),
-     r"^column 'units': must be numeric.*in train_df for MASE"),
+     r"^column 'units': must be numeric.*\(needed in train_df for MASE\)"),
     (lambda df, h: ({"metrics": ("mase",), "train_df": h.assign(units=[1.0, np.inf, 2.0])}),
      r"^column 'units': infinite values \(needed in train_df for MASE\).*\('a', 'w'\)"),
 ])
