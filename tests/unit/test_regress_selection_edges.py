@@ -15,6 +15,8 @@ side. The importances are compared with
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -597,3 +599,26 @@ def test_evaluate_errors_name_the_input_and_what_it_is_needed_for(change, messag
 def test_time_series_splits_name_each_bad_parameter_and_its_range(kwargs, message):
     with pytest.raises(DataValidationError, match=message):
         rg.time_series_splits(np.arange(50), None, **{"n_windows": 2, "horizon": 3, **kwargs})
+
+
+def test_search_messages_in_full_and_nested_parameters():
+    from sklearn.compose import TransformedTargetRegressor
+
+    X, y = np.random.default_rng(0).normal(size=(60, 2)), np.arange(60.0)
+    no_fit = type("NoFit", (), {"get_params": lambda self, deep=True: {}})()
+    cases = [
+        (no_fit, {}, re.escape("parameter 'model': expected a scikit-learn estimator (get_params, set_params, fit, "
+                               "predict), got <") + ".*NoFit object"),
+        (_Mean(), [], re.escape("parameter 'grid': expected a dict (or a list of dicts) of parameter name -> values, "
+                                "got []")),
+        (_Mean(), {"nope": [1]}, re.escape("parameter 'grid': unknown parameter of _Mean, got 'nope'; choose from "
+                                           "['shrink', 'w']")),
+    ]
+    for model, grid, message in cases:
+        with pytest.raises(DataValidationError, match=f"^{message}"):
+            rg.search(model, grid, X, y, horizon=5)
+    nested = rg.search(TransformedTargetRegressor(regressor=sklm.Ridge()), {"regressor__alpha": [0.1, 10.0]}, X, y,
+                       horizon=5, refit=False)  # a parameter of the inner estimator (get_params(deep=True))
+    assert len(nested.results) == 2
+    with pytest.raises(DataValidationError, match="^parameter 'df': expected an array or Series of time stamps"):
+        rg.time_series_splits("abc", None)
