@@ -299,3 +299,10 @@ def test_copies_seen_in_two_systems_are_counted_with_their_mapped_revenue():
     assert rep.revenue_dropped["seen_in_two_systems"] == pytest.approx(2 * 6 * 5.0)
     assert rep.revenue_used == pytest.approx(10.0 + 10.0 + 6 * 7.0) == pytest.approx(panel["revenue"].sum())
     assert rep.revenue_in == pytest.approx(rep.revenue_used + 60.0)
+
+
+def test_calendar_warning_without_any_revenue_says_zero_percent():
+    orders = pd.DataFrame({"order_id": [1], "channel": ["web"], "order_ts": pd.to_datetime(["2024-05-01"]),
+                           "quantity": [0.0], "unit_price": [3.0]})
+    with pytest.warns(UserWarning, match=re.escape("channel_panel: 1 order lines (0.0% of revenue)")):
+        mk.channel_panel(orders, _marketing("date", "channel"))
