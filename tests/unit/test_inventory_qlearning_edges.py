@@ -325,3 +325,18 @@ def test_simulate_returns_the_kpis_and_names_bad_demand():
                          (np.array([["a", "b"], ["c", "d"]]), "expected a number")]:
         with pytest.raises(DataValidationError, match=f"^parameter 'demand': {message}"):
             agent.simulate(bad, initial_on_hand=1.0)
+
+
+def test_simulate_is_the_table_policy_with_the_agent_costs_and_backorders():
+    demand = np.random.default_rng(5).poisson(3.0, size=(2, 40)).astype(float)
+    agent = inv.QLearningReplenisher(episodes=5, episode_days=20, holding_cost=0.5, shortage_cost=3.0,
+                                     ordering_cost=2.0, backorders=True, progress=False).fit(demand, [1, 2])
+    got = agent.simulate(demand, initial_on_hand=2.0)
+    ref = inv.simulate_policy(demand, "table", {"table": agent.order_table(), "bin_width": agent.bin_width_}, [1, 2],
+                              holding_cost=0.5, shortage_cost=3.0, ordering_cost=2.0, backorders=True,
+                              initial_on_hand=2.0)
+    for kpi in inv.KPIS:
+        np.testing.assert_allclose(got[kpi], ref[kpi], err_msg=kpi)
+    lost = inv.simulate_policy(demand, "table", {"table": agent.order_table(), "bin_width": agent.bin_width_},
+                               [1, 2], holding_cost=0.5, shortage_cost=3.0, ordering_cost=2.0, initial_on_hand=2.0)
+    assert not np.allclose(got["shortage_cost"], lost["shortage_cost"])  # backorders make a difference here
