@@ -398,8 +398,12 @@ def permutation_importance(
     """Increase of the validation error when one feature is shuffled, on a time-based window.
 
     The validation window is the latest ``valid_size`` of the distinct time stamps (a fraction
-    in (0, 1), or a count of stamps >= 1). With ``refit`` a clone of ``model`` is fitted on the
-    earlier rows first; otherwise ``model`` must already be fitted (on data before the window).
+    in (0, 1), rounded, at least one stamp; or a count of stamps >= 1). With ``refit`` a clone
+    of ``model`` is fitted on the earlier rows first; otherwise ``model`` must already be fitted
+    (on data before the window). Each feature, in column order, is shuffled ``n_repeats``
+    times within the window, by permutations drawn from
+    ``numpy.random.default_rng(random_state)``; the importance is the score of the shuffled
+    window minus the unshuffled one.
 
     Parameters
     ----------

@@ -48,29 +48,31 @@ class QLearningReplenisher(BaseEstimator):
     steps of ``max_order / (n_actions - 1)`` units, ``max_order`` being ``order_span`` times
     a high daily demand (``mean + 3 std``). Reward: minus the day's holding, shortage and
     ordering cost. Episodes run on random contiguous windows of the training demand
-    (wrapping around), starting from a random inventory position; epsilon decays linearly
-    from ``epsilon_start`` to ``epsilon_end``.
+    (wrapping around; the first day uniform over the history), starting from an inventory
+    position uniform over the span of the state bins; epsilon decays linearly from
+    ``epsilon_start`` (first episode) to ``epsilon_end`` (last episode), and an exploring step
+    takes an action uniform over all ``n_actions``.
 
     Parameters
     ----------
-    n_states, n_actions : int
+    n_states, n_actions : int, default 24 and 10
         Table size (>= 2 each).
-    episodes, episode_days : int
+    episodes, episode_days : int, default 200 and 120
         Training length (>= 1 each).
-    learning_rate : float in (0, 1]
-    discount : float in [0, 1]
+    learning_rate : float in (0, 1], default 0.2
+    discount : float in [0, 1], default 0.9
         Q-learning step size and daily discount factor.
-    epsilon_start, epsilon_end : float in [0, 1]
+    epsilon_start, epsilon_end : float in [0, 1], default 1.0 and 0.02
         Exploration schedule.
-    state_span, order_span : float > 0
+    state_span, order_span : float > 0, default 1.5 and 2.0
         Reach of the state bins and of the largest order (see above).
-    holding_cost, shortage_cost, ordering_cost : float >= 0
+    holding_cost, shortage_cost, ordering_cost : float >= 0, default 1.0, 10.0 and 0.0
         As in :func:`~toolkit.decisions.inventory.simulate_policy`.
-    backorders : bool
+    backorders : bool, default False
         As in :func:`~toolkit.decisions.inventory.simulate_policy`.
-    random_state : int
-        Seed of the host random generator.
-    progress : bool
+    random_state : int >= 0, default 0
+        Seed of the host random generator (``numpy.random.default_rng``).
+    progress : bool, default True
         Show a progress bar over training episodes.
 
     Attributes
