@@ -11,7 +11,8 @@ from scipy.stats import norm
 from sklearn.dummy import DummyRegressor
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from toolkit.decisions.logistics import DeliveryTimeModel, evaluate_late_risk, late_risk
+from toolkit.decisions.logistics import DeliveryTimeModel, delivery_features, evaluate_late_risk, late_risk
+from toolkit.errors import DataValidationError
 
 # --------------------------------------------------------------------------- calibration
 
@@ -101,3 +102,77 @@ def test_residuals_without_spread_give_certain_outcomes():
     model = _constant_model([2, 2, 2], "normal")  # every residual 0: the corrected variance is floored
     risk = late_risk(model, _shipments([0, 0], [1.0, 2.0])).to_numpy()
     np.testing.assert_allclose(risk, [1.0, 0.0], atol=1e-12)  # 2 days promised 1 is late, promised 2 on time
+
+
+# --------------------------------------------------------------------------- inputs at the edges
+
+
+def test_evaluate_late_risk_accepts_the_closed_unit_interval_and_refuses_non_binary_outcomes():
+    ev = evaluate_late_risk(np.array([False, True, False, True]), np.array([0.0, 1.0, 0.0, 0.5]), n_bins=2)
+    assert ev["calibration"]["count"].tolist() == [2, 2]  # 0 and 1 are valid probabilities
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': outcomes must be true/false"):
+        evaluate_late_risk(np.array([0.0, 1.0, 2.0, 1.0]), np.full(4, 0.5))  # finite but not 0/1
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': 7 values are NaN or outside \[0, 1\] "
+                                                  r"\(e\.g\. at positions \[0, 1, 2, 3, 4\]\)"):
+        evaluate_late_risk(np.array([0, 1] * 4), np.array([1.5] * 7 + [0.5]))
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': 3 probabilities for 4 outcomes"):
+        evaluate_late_risk(np.array([0, 1, 0, 1]), np.full(3, 0.5))
+    with pytest.raises(DataValidationError, match=r"^parameter 'n_bins'"):
+        evaluate_late_risk(np.array([0, 1]), np.array([0.2, 0.8]), n_bins=0)
+
+
+@pytest.mark.parametrize("bad", [None, "late", {"a": 1}, pd.DataFrame({"late": [0, 1]})])
+def test_evaluate_late_risk_refuses_what_is_not_a_vector(bad):
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': expected an array or Series"):
+        evaluate_late_risk(bad, np.array([0.2, 0.8]))
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': expected an array or Series"):
+        evaluate_late_risk(np.array([0, 1]), bad)
+
+
+def test_outputs_are_named_and_the_design_is_described_in_natural_level_order():
+    frame = _shipments([1, 2, 3, 4, 2, 3], np.zeros(6)).assign(zone=[1, 2, 10, 1, 2, 10], carrier=list("ABABAB"))
+    model = DeliveryTimeModel().fit(frame)
+    assert model.levels_["zone"] == ["1", "2", "10"]  # 10 after 2, not between 1 and 2
+    assert model.feature_names_ == ["carrier=B", "zone=2", "zone=10", "distance_km", "weight_kg", "volume_ratio"]
+    assert model.feature_names_in_.tolist() == ["carrier", "zone", "distance_km", "weight_kg", "weekday",
+                                                "volume_ratio"]
+    assert model.predict(frame).name == "predicted_days"
+    assert late_risk(model, frame).name == "late_risk"
+
+
+def test_drivers_given_in_part_are_computed_from_the_ship_date():
+    dated = _shipments([1, 2, 3, 2], np.ones(4)).drop(columns=["weekday", "volume_ratio"]).assign(
+        ship_date=pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03"]), zone=[1, 2, 1, 2])
+    model = DeliveryTimeModel().fit(dated)
+    expected = model.predict(delivery_features(dated))
+    for partial in (dated.assign(weekday=0), dated.assign(volume_ratio=1.0)):  # one of the two is not enough
+        np.testing.assert_allclose(model.predict(partial).to_numpy(), expected.to_numpy())
+
+
+def test_two_shipments_on_one_day_are_one_day_of_volume_two():
+    pair = _shipments([1, 2], np.ones(2)).drop(columns=["weekday", "volume_ratio"]).assign(
+        ship_date=pd.to_datetime(["2024-03-05", "2024-03-05"]))
+    out = delivery_features(pair)
+    assert out["daily_volume"].tolist() == [2.0, 2.0]
+    assert out["volume_ratio"].tolist() == [1.0, 1.0]
+    assert out["weekday"].tolist() == [1, 1]  # a Tuesday
+
+
+@pytest.mark.parametrize("column,value,problem", [("volume_ratio", -0.5, "negative"), ("distance_km", -1.0, "negative"),
+                                                  ("weight_kg", np.inf, "infinite"), ("carrier", None, "missing"),
+                                                  ("weekday", None, "missing"), ("zone", None, "missing")])
+def test_given_drivers_are_checked_naming_the_column_and_shipment(column, value, problem):
+    model = _constant_model([1, 2, 3], "normal")
+    frame = _shipments([1, 2, 3], [1, 1, 1]).astype({column: object if value is None else float})
+    frame.loc[2, column] = value
+    for call in (lambda: model.predict(frame), lambda: late_risk(model, frame)):
+        with pytest.raises(DataValidationError, match=rf"column '{column}'.*{problem}.*\b2\b"):
+            call()
+
+
+def test_negative_promised_days_are_refused_naming_the_shipment():
+    model = _constant_model([1, 2, 3], "normal")
+    with pytest.raises(DataValidationError, match=r"column 'promised_days'.*negative.*\b1\b"):
+        late_risk(model, _shipments([1, 2, 3], [1.0, -1.0, 2.0]))
+    with pytest.raises(DataValidationError, match=r"column 'actual_days'.*negative.*\b0\b"):
+        DeliveryTimeModel().fit(_shipments([-1, 2, 3], [1, 1, 1]))

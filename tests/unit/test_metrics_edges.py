@@ -27,6 +27,8 @@ def test_mase_season_7_against_hand_computed_weekly_scale():
     # the lag is the season, not 1: the lag-1 scale of the same history is different
     assert rg.mase([10.0, 4.0], [7.0, 5.0], history, season=1) == pytest.approx(2.0 / _seasonal_naive_scale(history, 1))
     assert _seasonal_naive_scale(history, 1) != pytest.approx(13.0 / 7.0)
+    # season defaults to 1, the plain naive forecast
+    assert rg.mase([10.0, 4.0], [7.0, 5.0], history) == pytest.approx(2.0 / _seasonal_naive_scale(history, 1))
 
 
 def test_mase_season_12_against_hand_computed_monthly_scale():
@@ -56,6 +58,8 @@ def test_smape_counts_zero_over_zero_as_zero_and_uses_absolute_values():
     assert rg.smape([0.0, 1.0, 4.0], [0.0, 3.0, 4.0]) == pytest.approx((0.0 + 2 * 2 / 4 + 0.0) / 3)
     assert rg.smape([-2.0], [2.0]) == pytest.approx(2.0)  # opposite signs: the upper end of [0, 2]
     assert rg.smape([0.0], [5.0]) == pytest.approx(2.0)
+    # small magnitudes (|y| + |yhat| below 1) are scaled like any other: 2 * 0.4 / 0.8 and 2 * 0.1 / 0.5
+    assert rg.smape([0.2, 0.3], [0.6, 0.2]) == pytest.approx((1.0 + 0.4) / 2)
 
 
 def test_mape_skips_zero_actuals_and_matches_sklearn_on_the_rest():
@@ -83,8 +87,9 @@ def test_pinball_loss_hand_values_and_open_quantile_range():
     assert rg.pinball_loss([5.0, 5.0], [3.0, 7.0], 0.9) == pytest.approx((1.8 + 0.2) / 2)
     assert rg.pinball_loss([5.0], [3.0]) == pytest.approx(1.0)  # default: the median, half the absolute error
     for edge in (0.0, 1.0):
-        with pytest.raises(DataValidationError, match="quantile"):
+        with pytest.raises(DataValidationError, match="parameter 'quantile'"):
             rg.pinball_loss([1.0], [1.0], quantile=edge)
+    assert rg.pinball_loss([1.0], [0.0], 0.001) == pytest.approx(0.001)  # just inside the open range
 
 
 def test_coverage_counts_actuals_on_the_bounds_as_inside():
@@ -99,6 +104,7 @@ def test_coverage_counts_actuals_on_the_bounds_as_inside():
 def test_wape_bias_and_rmse_hand_values():
     assert rg.wape([-2.0, 2.0], [0.0, 2.0]) == pytest.approx(2.0 / 4.0)  # absolute actuals in the denominator
     assert np.isnan(rg.wape([0.0, 0.0], [1.0, 2.0]))
+    assert rg.wape([0.2, -0.3], [0.4, -0.3]) == pytest.approx(0.2 / 0.5)  # a denominator below 1 is kept
     assert rg.bias([1.0, 2.0], [2.0, 4.0]) == pytest.approx(1.5)  # over-forecasting is positive
     assert rg.bias([2.0, 4.0], [1.0, 2.0]) == pytest.approx(-1.5)
     assert rg.rmse([0.0, 0.0], [3.0, -4.0]) == pytest.approx(np.sqrt(12.5))
@@ -113,10 +119,13 @@ def test_all_missing_pairs_give_nan_not_an_error():
 
 
 def test_infinite_values_are_named_with_their_positions():
-    with pytest.raises(DataValidationError, match=r"'yhat'.*infinite.*position 2"):
+    with pytest.raises(DataValidationError, match=r"^column 'yhat': infinite values; replace or drop them first "
+                                                  r"\(1 offending rows; e\.g\. \['position 2'\]\)"):
         rg.mae([1.0, 2.0, 3.0], [1.0, 2.0, np.inf])
-    with pytest.raises(DataValidationError, match=r"'y_train'.*infinite.*position 0"):
+    with pytest.raises(DataValidationError, match=r"^column 'y_train': infinite values.*'position 0'"):
         rg.mase([1.0], [1.0], [-np.inf, 1.0, 2.0])
+    with pytest.raises(DataValidationError, match=r"^parameter 'season': must be >= 1"):
+        rg.mase([1.0], [1.0], [1.0, 2.0], season=0)
     with pytest.raises(DataValidationError, match=r"'yhat'.*3 values but y has 2"):
         rg.bias([1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(DataValidationError, match=r"'upper'.*1 values but y has 2"):  # the third input named
