@@ -96,8 +96,8 @@ def smape(y: Any, yhat: Any) -> float:
     """Symmetric MAPE, ``mean(2|e| / (|y| + |yhat|))`` in [0, 2]; 0/0 counts as 0."""
     xp, a, b = _pair(y=y, yhat=yhat)
     den = xp.abs(a) + xp.abs(b)
-    ratio = xp.where(den > 0, 2.0 * xp.abs(b - a) / xp.where(den > 0, den, 1.0), 0.0)
-    return _mean(xp, ratio)
+    # den is 0 only where y = yhat = 0, whose error is 0 too: dividing by 1 there gives the 0 of 0/0
+    return _mean(xp, 2.0 * xp.abs(b - a) / xp.where(den > 0, den, 1.0))
 
 
 def wape(y: Any, yhat: Any) -> float:
