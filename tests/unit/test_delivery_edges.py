@@ -57,7 +57,7 @@ def test_probability_one_falls_in_the_last_bin_not_a_new_one():
 
 def _shipments(actual, promised):
     n = len(actual)
-    return pd.DataFrame({"shipment_id": np.arange(n), "carrier": "A", "zone": 1, "distance_km": 10.0,
+    return pd.DataFrame({"shipment_id": 100 + np.arange(n), "carrier": "A", "zone": 1, "distance_km": 10.0,
                          "weight_kg": 1.0, "weekday": 0, "volume_ratio": 1.0,
                          "actual_days": np.asarray(actual, float), "promised_days": np.asarray(promised, float)})
 
@@ -115,6 +115,9 @@ def test_evaluate_late_risk_accepts_the_closed_unit_interval_and_refuses_non_bin
     with pytest.raises(DataValidationError, match=r"^parameter 'probability': 7 values are NaN or outside \[0, 1\] "
                                                   r"\(e\.g\. at positions \[0, 1, 2, 3, 4\]\)"):
         evaluate_late_risk(np.array([0, 1] * 4), np.array([1.5] * 7 + [0.5]))
+    for bad in (np.nan, -0.1):
+        with pytest.raises(DataValidationError, match=r"^parameter 'probability': 1 values are NaN or outside"):
+            evaluate_late_risk(np.array([0, 1, 0, 1]), np.array([0.2, bad, 0.5, 0.5]))
     with pytest.raises(DataValidationError, match=r"^parameter 'probability': 3 probabilities for 4 outcomes"):
         evaluate_late_risk(np.array([0, 1, 0, 1]), np.full(3, 0.5))
     with pytest.raises(DataValidationError, match=r"^parameter 'n_bins'"):
@@ -166,13 +169,16 @@ def test_given_drivers_are_checked_naming_the_column_and_shipment(column, value,
     frame = _shipments([1, 2, 3], [1, 1, 1]).astype({column: object if value is None else float})
     frame.loc[2, column] = value
     for call in (lambda: model.predict(frame), lambda: late_risk(model, frame)):
-        with pytest.raises(DataValidationError, match=rf"column '{column}'.*{problem}.*\b2\b"):
+        with pytest.raises(DataValidationError, match=rf"^column '{column}': {problem} values \(needed .*\(102,\)"):
             call()
+    unnamed = frame.drop(columns="shipment_id")  # without the id column: still the one-format error
+    with pytest.raises(DataValidationError, match=rf"^column '{column}': {problem} values \(needed "):
+        model.predict(unnamed)
 
 
 def test_negative_promised_days_are_refused_naming_the_shipment():
     model = _constant_model([1, 2, 3], "normal")
-    with pytest.raises(DataValidationError, match=r"column 'promised_days'.*negative.*\b1\b"):
+    with pytest.raises(DataValidationError, match=r"column 'promised_days'.*negative.*\(101,\)"):
         late_risk(model, _shipments([1, 2, 3], [1.0, -1.0, 2.0]))
-    with pytest.raises(DataValidationError, match=r"column 'actual_days'.*negative.*\b0\b"):
+    with pytest.raises(DataValidationError, match=r"column 'actual_days'.*negative.*\(100,\)"):
         DeliveryTimeModel().fit(_shipments([-1, 2, 3], [1, 1, 1]))
