@@ -130,3 +130,10 @@ def test_infinite_values_are_named_with_their_positions():
         rg.bias([1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(DataValidationError, match=r"'upper'.*1 values but y has 2"):  # the third input named
         rg.coverage([1.0, 2.0], [0.0, 1.0], [3.0])
+
+
+def test_column_vectors_are_flattened_not_broadcast():
+    column = np.array([[1.0], [2.0], [3.0]])  # a (3, 1) column would broadcast against (3,) to a 3 x 3 grid
+    assert rg.mae(column, [1.0, 2.0, 4.0]) == pytest.approx(1 / 3)
+    assert rg.bias([1.0, 2.0, 4.0], column) == pytest.approx(-1 / 3)
+    assert rg.mase(column, [1.0, 2.0, 4.0], np.array([[1.0], [3.0], [2.0]])) == pytest.approx((1 / 3) / 1.5)
