@@ -169,13 +169,13 @@ def test_forecasts_off_the_calendar_are_refused_with_what_to_check():
     monthly = pd.concat([pd.DataFrame({"sku": f"s{i}", "location": "web", "date": dates, "units": float(i + 1)})
                          for i in range(3)], ignore_index=True)
     with pytest.raises(DataValidationError) as err:
-        fcm.backtest(fcm.Naive(horizon=3, freq="D", irregular="allow"), monthly, n_windows=2, progress=False)
-    # window 0 trains up to 2024-12-01 and forecasts its next days; its actuals are the next months
+        fcm.backtest(fcm.Naive(horizon=4, freq="D", irregular="allow"), monthly, n_windows=2, progress=False)
+    # window 0 trains up to 2024-10-01 and forecasts its next 4 days; its actuals are the next 4 months (3 shown)
     assert str(err.value) == (
         "column 'date': forecasts do not line up with the actuals of backtest window 0: series with rows in the "
-        "window got no forecast on any of their dates (forecast dates e.g. ['2024-12-02 00:00', '2024-12-03 00:00', "
-        "'2024-12-04 00:00'] at freq 'D', actual dates e.g. ['2025-01-01 00:00', '2025-02-01 00:00', "
-        "'2025-03-01 00:00']); check freq and the spacing of the data (3 offending rows; e.g. [('s0', 'web'), "
+        "window got no forecast on any of their dates (forecast dates e.g. ['2024-10-02 00:00', '2024-10-03 00:00', "
+        "'2024-10-04 00:00'] at freq 'D', actual dates e.g. ['2024-11-01 00:00', '2024-12-01 00:00', "
+        "'2025-01-01 00:00']); check freq and the spacing of the data (3 offending rows; e.g. [('s0', 'web'), "
         "('s1', 'web'), ('s2', 'web')])")
 
 
