@@ -78,7 +78,7 @@ def _match(pred: Any, valid_df: Any, fc: Any, keys: list[str], time_col: str, ta
     if stock_col and getattr(fc, "stockouts", "exclude") == "exclude":
         actual = xp.where(frames.values(merged, stock_col) > 0, float("nan"), actual)
     seen = merged[keys].assign(_matched=has_actual).groupby(keys, observed=True, sort=True)["_matched"].max()
-    with_actuals = valid_df[keys].drop_duplicates().assign(_in_window=True)
+    with_actuals = valid_df[keys].drop_duplicates()
     table = seen.reset_index().merge(with_actuals, on=keys, how="inner")
     lost = table[~table["_matched"].astype(bool)]
     if len(lost):

@@ -46,9 +46,10 @@ def _pair(**objs: Any) -> tuple:
     """Flatten to float arrays (named for errors) and drop positions where any input is NaN."""
     arrays = [_flat(obj, name) for name, obj in objs.items()]
     lengths = [int(a.shape[0]) for a in arrays]
-    if len(set(lengths)) != 1:
-        names = list(objs)
-        checks.fail(names[1], f"has {lengths[1]} values but {names[0]} has {lengths[0]}: they must pair up")
+    names = list(objs)
+    for name, length in zip(names[1:], lengths[1:]):
+        if length != lengths[0]:
+            checks.fail(name, f"has {length} values but {names[0]} has {lengths[0]}: they must pair up")
     xp = backend.array_namespace(*arrays)
     ok = ~xp.isnan(arrays[0])
     for a in arrays[1:]:
@@ -95,8 +96,8 @@ def smape(y: Any, yhat: Any) -> float:
     """Symmetric MAPE, ``mean(2|e| / (|y| + |yhat|))`` in [0, 2]; 0/0 counts as 0."""
     xp, a, b = _pair(y=y, yhat=yhat)
     den = xp.abs(a) + xp.abs(b)
-    ratio = xp.where(den > 0, 2.0 * xp.abs(b - a) / xp.where(den > 0, den, 1.0), 0.0)
-    return _mean(xp, ratio)
+    # den is 0 only where y = yhat = 0, whose error is 0 too: dividing by 1 there gives the 0 of 0/0
+    return _mean(xp, 2.0 * xp.abs(b - a) / xp.where(den > 0, den, 1.0))
 
 
 def wape(y: Any, yhat: Any) -> float:
