@@ -314,3 +314,13 @@ def test_per_partition_keeps_partitions_and_rows():
     assert out.npartitions == 3
     pd.testing.assert_frame_equal(out.compute().sort_index(), df.assign(y=df["x"] * 3.0).sort_index())
     assert panel.per_partition(df, lambda part: part.iloc[:2]).index.tolist() == [9, 8]  # in memory: one call
+
+
+def test_missing_values_are_shown_by_their_keys_or_row_numbers():
+    """A missing value is shown by its series keys, or by its row number without keys -- never by
+    the missing value itself, which tells the reader nothing."""
+    df = pd.DataFrame({"k": ["x", "y", "z", "w"], "a": [1.0, None, 3.0, None]})
+    with pytest.raises(DataValidationError, match=r"column 'a': missing values \(2 offending rows; e.g. \['row 1', 'row 3'\]\)"):
+        panel.require_not_null(df, ["a"])
+    with pytest.raises(DataValidationError, match=r"e.g. \[\('y',\), \('w',\)\]"):
+        panel.require_not_null(df, ["a"], ["k"])

@@ -218,7 +218,7 @@ def require_not_null(df: Any, columns: Iterable[str], keys: Sequence[str] = (), 
     for col in columns:
         count, where = _bad_rows(frames.isna(df, col))
         if count:
-            fail(col, f"missing values{needed}", count, examples(df, where, [*keys] or [col]))
+            fail(col, f"missing values{needed}", count, examples(df, where, list(keys)))
 
 
 def require_unique(df: Any, columns: Sequence[str], purpose: str = "") -> None:
