@@ -398,3 +398,106 @@ def test_fill_counts_every_column_and_keeps_the_others(gappy):
     assert out["promo"].tolist() == df["promo"].tolist()
     assert report.steps[0]["values"] == {"filled": 2 * int((gappy["units"].isna() & ref.notna()).sum())}
     assert (report.steps[0]["rows_in"], report.steps[0]["rows_out"]) == (len(df), len(df))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"cols": []}, r"^parameter 'cols': name at least one column to fill, got \[\]$"),
+    ({"method": "mean"}, r"^parameter 'method': unknown value, got 'mean'; choose from \['ffill', 'bfill', 'linear', "
+                         r"'median', 'zero', 'seasonal'\]$"),
+    ({"cols": 3}, r"^parameter 'cols': expected a column name or a list of column names, got 3$"),
+    ({"time_col": 3}, r"^parameter 'time_col': expected a column name, got 3$"),
+    ({"limit": 0}, r"^parameter 'limit': must be >= 1, got 0$"),
+    ({"limit": 1.5}, r"^parameter 'limit': must be a whole number, got 1.5$"),
+    ({"period": 0}, r"^parameter 'period': must be >= 1, got 0$"),
+    ({"indicator": 1}, r"^parameter 'indicator': expected True or False, got 1$"),
+    ({"cols": "qty"}, r"^column 'qty': missing \(needed by fill_missing\)"),
+    ({"cols": ["units", "sku"]}, r"^column 'sku': must be numeric or boolean, got dtype \w+ \(needed to fill them\)"),
+    ({"time_col": "sku"}, r"^column 'sku': must be a datetime64 column"),
+    ({"id_cols": ["sku", "shop"]}, r"^column 'shop': missing \(needed by fill_missing\)"),
+])
+def test_fill_parameters_are_refused_naming_them(gappy, kwargs, message):
+    with pytest.raises(DataValidationError, match=message):
+        cl.fill_missing(gappy, **kwargs)
+
+
+def test_fill_refuses_infinity_naming_column_and_keys(gappy):
+    df = time_ordered(gappy).reset_index(drop=True)
+    df.loc[3, "units"] = -INF
+    with pytest.raises(DataValidationError, match=r"^column 'units': infinite values \(needed to fill around them\).*"
+                                                  r"1 offending rows; e\.g\. \[\('A', 's', Timestamp\('2024-03-07"):
+        cl.fill_missing(df, method="median")
+
+
+def test_median_and_zero_without_limit_need_no_time_order():
+    """Without a limit, median and zero fills read no time: repeated and non-datetime stamps are accepted."""
+    df = pd.DataFrame({"sku": ["a", "a", "a", "b", "b", "a"], "location": "w", "date": ["d1", "d1", "d2", "d1", "d1", "d9"],
+                       "units": [NAN, 4.0, NAN, NAN, NAN, 1.0]})
+    median = cl.fill_missing(df, method="median")
+    pd.testing.assert_series_equal(median["units"], df["units"].fillna(df.groupby(IDS)["units"].transform("median")))
+    pd.testing.assert_series_equal(cl.fill_missing(df, method="zero")["units"], df["units"].fillna(0.0))
+    for method in ("median", "zero"):
+        with pytest.raises(DataValidationError, match="column 'date': must be a datetime64 column"):
+            cl.fill_missing(df, method=method, limit=1)
+    stamped = df.assign(date=pd.to_datetime("2024-01-01"))
+    with pytest.raises(DataValidationError, match=r"column 'date': duplicated \(sku, location, date\) rows"):
+        cl.fill_missing(stamped, method="zero", limit=1)
+    assert cl.fill_missing(stamped, method="zero")["units"].tolist() == [0, 4, 0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("method,limit", [("ffill", 1), ("bfill", 2), ("linear", 1), ("seasonal", 1), ("zero", None),
+                                          ("zero", 2), ("median", None), ("median", 1)])
+def test_fill_edges_on_dask_partitions_cutting_series(gappy, method, limit):
+    a, b = cl.CleanReport(), cl.CleanReport()
+    expected = cl.fill_missing(gappy, method=method, limit=limit, period=3, indicator=True, report=a)
+    lazy = cl.fill_missing(dd.from_pandas(gappy.sort_values("date", kind="stable"), npartitions=3, sort=False),
+                           method=method, limit=limit, period=3, indicator=True, report=b)
+    got = lazy.compute()
+    keys = [*IDS, "date"]
+    pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True),
+                                  expected.sort_values(keys).reset_index(drop=True), check_dtype=False)
+    assert b.to_dict() == a.to_dict() and a.steps[0]["values"]["filled"] == int(expected["units_filled"].sum())
+
+
+@pytest.mark.parametrize("method,limit", [("ffill", None), ("zero", None), ("zero", 1), ("median", None), ("seasonal", 2)])
+def test_fill_empty_frame(gappy, method, limit):
+    report = cl.CleanReport()
+    out = cl.fill_missing(gappy.iloc[:0], method=method, limit=limit, indicator=True, report=report)
+    assert len(out) == 0 and list(out.columns) == [*gappy.columns, "units_filled"]
+    assert report.steps[0] == {"step": "fill_missing", "rows_in": 0, "rows_out": 0, "dropped": {}, "inserted": {},
+                               "values": {}, "violations": {}}
+
+
+def test_fill_reads_pandas_na_and_integers_as_float(gappy):
+    df = gappy.assign(units=gappy["units"].astype("Float64"), promo=np.arange(len(gappy), dtype=np.int32))
+    out = cl.fill_missing(df, ["units", "promo"], method="ffill", limit=2)
+    expected = pandas_fill(gappy, "ffill", 2, None).reindex(gappy.index)
+    np.testing.assert_array_equal(out["units"].to_numpy(dtype=float), expected.to_numpy())
+    assert out["promo"].dtype == np.float64 and out["promo"].tolist() == list(range(len(gappy)))
+
+
+def test_fill_defaults_are_ffill_without_limit_or_indicator_and_a_weekly_season(gappy):
+    out = cl.fill_missing(gappy)
+    expected = pandas_fill(gappy, "ffill", None, None).reindex(gappy.index)
+    pd.testing.assert_series_equal(out["units"], expected, check_names=False)
+    assert list(out.columns) == list(gappy.columns)  # no indicator unless asked
+    seasonal = cl.fill_missing(gappy, method="seasonal")
+    expected = pandas_fill(gappy, "seasonal", None, 7).reindex(gappy.index)
+    pd.testing.assert_series_equal(seasonal["units"], expected, check_names=False)
+    with pytest.raises(DataValidationError, match=r"^parameter 'report': expected a CleanReport or None, got 'dict'$"):
+        cl.fill_missing(gappy, report={})
+
+
+def test_zero_fill_without_limit_reads_no_key_and_moves_no_row():
+    """Writing 0 needs no series: rows with a missing key are filled, and Dask partitions stay as they are."""
+    df = pd.DataFrame({"sku": ["a", None, "b", "b"], "location": "w", "units": [NAN, NAN, 1.0, NAN],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-01"])})
+    assert cl.fill_missing(df, method="zero")["units"].tolist() == [0.0, 0.0, 1.0, 0.0]
+    with pytest.raises(DataValidationError, match="column 'sku': missing key values"):
+        cl.fill_missing(df, method="median")  # a median needs the series
+    big = pd.concat([df.dropna(subset=["sku"])] * 6, ignore_index=True)
+    lazy = dd.from_pandas(big, npartitions=3, sort=False)
+    out = cl.fill_missing(lazy, method="zero")
+    assert out.npartitions == 3
+    for i in range(3):
+        part, before = out.partitions[i].compute(), lazy.partitions[i].compute()
+        pd.testing.assert_series_equal(part["units"], before["units"].fillna(0.0))

@@ -17,17 +17,23 @@ NAN = np.nan
 
 
 def segments(seed, n_segments=12, missing=0.5):
-    """Values with NaN runs at segment edges, and the segment offsets (lengths 1 to 9)."""
+    """Values with NaN runs at segment edges, and the segment offsets (lengths 1 to 9).
+
+    The first segment opens with a valid value followed by a gap (row 0 is the last valid row
+    before it); two one-row segments follow (one valid, one missing), then one with nothing valid;
+    the others open and close with a gap.
+    """
     rng = np.random.default_rng(seed)
     lengths = rng.integers(1, 10, n_segments)
-    lengths[:3] = [1, 1, 6]  # one-row segments next to each other
+    lengths[:3] = [6, 1, 1]
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     x = rng.integers(-3, 9, int(bounds[-1])).astype(float)
     x[rng.random(x.shape[0]) < missing] = NAN
-    x[bounds[3]:bounds[4]] = NAN  # a segment with nothing valid
-    x[bounds[:-1][4:]] = NAN  # gaps opening and closing the other segments
+    x[0], x[1:4] = 3.0, NAN
+    x[bounds[1]], x[bounds[2]] = 2.0, NAN
+    x[bounds[3]:bounds[4]] = NAN
+    x[bounds[:-1][4:]] = NAN
     x[bounds[1:][4:] - 1] = NAN
-    x[bounds[1] - 1] = 2.0  # a valid one-row segment next to a missing one
     return x, bounds
 
 
@@ -122,6 +128,30 @@ def test_segment_fill_by_hand_at_both_ends(method, limit, expected):
     got, mask = segment_fill(x, np.array([0, 8]), method, limit, np.full(8, 9.0))
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(mask, np.isnan(x) & ~np.isnan(expected))
+
+
+@pytest.mark.parametrize("method,limit,expected", [
+    ("linear", None, [1, 2, 3, 4, 5, NAN]),
+    ("linear", 2, [1, 2, 3, NAN, 5, NAN]),
+    ("value", 2, [1, 9, 9, NAN, 5, 9]),
+    ("value", 1, [1, 9, NAN, NAN, 5, 9]),
+    ("ffill", 2, [1, 1, 1, NAN, 5, 5]),
+])
+def test_segment_fill_after_a_valid_first_row(method, limit, expected):
+    """Row 0 is the last valid row before the first gap: its run counts from row 0, not from the segment start."""
+    x = np.array([1, NAN, NAN, NAN, 5, NAN])
+    got, mask = segment_fill(x, np.array([0, 6]), method, limit, np.full(6, 9.0))
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(mask, np.isnan(x) & ~np.isnan(expected))
+
+
+@pytest.mark.parametrize("method", FILL_METHODS)
+@pytest.mark.parametrize("x", [[2.0], [NAN]])
+def test_segment_fill_one_row(method, x):
+    got, mask = segment_fill(np.array(x), np.array([0, 1]), method, 1, np.array([9.0]))
+    filled = method == "value" and np.isnan(x[0])
+    np.testing.assert_array_equal(got, [9.0] if filled else x)
+    assert mask.tolist() == [filled]
 
 
 def test_segment_fill_never_crosses_a_boundary():
