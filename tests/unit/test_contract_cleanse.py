@@ -268,6 +268,11 @@ def test_validate_rows_in_equal_rows_out_plus_dropped(df, errors):
     _adds_up(report, len(unique), len(out))
     bad = unique["units"].isna() | (unique["units"] < 0)  # units is not nullable: null cannot keep the row
     assert len(out) == int((~bad).sum())
+    # each bad row breaks one units rule: dropped under it, and listed under it (pandas' own counts)
+    per_rule = {"units not null": int(unique["units"].isna().sum()), "units >= 0": int((unique["units"] < 0).sum())}
+    per_rule = {rule: n for rule, n in per_rule.items() if n}
+    assert report.steps[0]["dropped"] == per_rule and report.steps[0]["violations"] == per_rule
+    assert report.steps[0]["values"] == {}  # nothing nulled: units cannot be
 
 
 @FAST
