@@ -137,3 +137,12 @@ def test_column_vectors_are_flattened_not_broadcast():
     assert rg.mae(column, [1.0, 2.0, 4.0]) == pytest.approx(1 / 3)
     assert rg.bias([1.0, 2.0, 4.0], column) == pytest.approx(-1 / 3)
     assert rg.mase(column, [1.0, 2.0, 4.0], np.array([[1.0], [3.0], [2.0]])) == pytest.approx((1 / 3) / 1.5)
+
+
+@pytest.mark.filterwarnings("error")
+def test_metrics_of_no_scored_pair_are_nan_without_a_warning():
+    """Every pair missing: NaN quietly (NumPy's mean of an empty array would warn 'Mean of empty slice')."""
+    nan = float("nan")
+    for metric in (rg.mae, rg.mse, rg.bias, rg.smape):
+        assert np.isnan(metric([nan, 1.0], [2.0, nan]))
+    assert np.isnan(rg.coverage([nan], [0.0], [1.0]))
