@@ -23,6 +23,7 @@ from toolkit.anomaly import (
     inventory_shrink,
     make_detector,
     order_line_anomalies,
+    price_changes,
     residual_anomalies,
 )
 from toolkit.anomaly.native import segment_tail_scores
@@ -484,6 +485,32 @@ def test_domain_detectors_hand_cases():
     mk.loc[17, "clicks"] = 600
     assert click_fraud(mk).loc[lambda d: d["is_anomaly"]].index.tolist() == [17]
 
+
+def test_price_changes_promotions_close_together_and_a_real_rise():
+    """Regular price 10, one-week promotions at 7 on days 20-26 and 30-36, a rise to 12 from day 50.
+
+    Without the promotion flag the two promotions are 14 of the 28 prices before day 37, the
+    reference is (7 + 10) / 2 = 8.5 and the return to 10 reads as a 17.6 % rise. With it, the
+    rise is flagged from day 50 while the 12s in the window are fewer than the 16, 16, ..., 13
+    regular 10s (counted by hand): days 50-62; on day 63 13 vs 13 gives a reference of 11 and a
+    change of 9.1 %, under the 10 % cut.
+    """
+    days = pd.date_range("2024-01-01", periods=80)
+    promo = np.zeros(80, dtype=bool)
+    promo[20:27] = promo[30:37] = True
+    price = np.where(promo, 7.0, 10.0)
+    price[50:] = 12.0
+    sales = pd.DataFrame({"sku": "a", "date": days, "price": price, "promo": promo})
+    naive = price_changes(sales, direction="up")
+    assert naive.loc[37, "reference_price"] == 8.5 and bool(naive.loc[37, "is_anomaly"])
+    judged = price_changes(sales, direction="up", promo_col="promo")
+    assert judged.index[judged["is_anomaly"]].tolist() == list(range(50, 63))
+    assert judged.loc[63, "reference_price"] == 11.0
+    assert (judged.loc[promo, "anomaly_score"] == 0).all()  # promotions: scored 0, never flagged
+    # both directions at 25 %: every promoted day is a 30 % move down (on day 36, 13 sevens against 15
+    # tens keep the reference at 10); the 17.6 % on day 37 and the 20 % rise on day 50 stay under the cut
+    both = price_changes(sales, min_change=0.25)
+    assert both.index[both["is_anomaly"]].tolist() == [*range(20, 27), *range(30, 37)]
 
 def test_inventory_shrink_dask_equals_pandas():
     dd = pytest.importorskip("dask.dataframe")

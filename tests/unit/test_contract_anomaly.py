@@ -34,6 +34,7 @@ from toolkit.anomaly import (
     inventory_shrink,
     make_detector,
     order_line_anomalies,
+    price_changes,
     register,
     residual_anomalies,
     segment_threshold,
@@ -121,6 +122,7 @@ FRAME_FUNCTIONS = {
     "inventory_shrink": (lambda x: inventory_shrink(x), ["inventory"]),
     "carrier_delays": (lambda x: carrier_delays(x), ["shipments"]),
     "click_fraud": (lambda x: click_fraud(x), ["marketing"]),
+    "price_changes": (lambda x: price_changes(x), ["sales"]),
     "group_robust_z": (lambda x: group_robust_z(x, "units", "sku"), ["df"]),
 }
 
@@ -723,3 +725,43 @@ def test_click_fraud_on_corrupted_marketing(df, kind, row):
     up = np.maximum(z_ctr.fillna(0.0), 0.0)
     assert (out["anomaly_score"] >= up - 1e-9).all()  # the CTR side is part of the score
     assert not (out["is_anomaly"] & (up <= 3.5 / 2 - 1e-9)).any()  # never flagged without a CTR jump
+
+
+def _price_changes_ref(df: pd.DataFrame, window: int, min_change: float, direction: str, promo: bool) -> pd.DataFrame:
+    """Reference price, change and score by pandas: per series in time order, the median of the previous
+    ``window`` prices (promoted rows left out when ``promo``), at least ``window // 2`` of them."""
+    ordered = df.sort_values(["sku", "location", "date"], kind="stable")
+    promoted = (ordered["promo"].fillna(0) != 0) if promo else pd.Series(False, index=ordered.index)
+    regular = ordered["price"].where(~promoted)
+    reference = regular.groupby([ordered["sku"], ordered["location"]]).transform(
+        lambda g: g.shift(1).rolling(window, min_periods=max(1, window // 2)).median())
+    change = ordered["price"] / reference.where(reference > 0) - 1
+    moved = {"both": change.abs(), "up": change.clip(lower=0), "down": (-change).clip(lower=0)}[direction]
+    score = (moved / min_change).mask(promoted & moved.notna(), 0.0)
+    return pd.DataFrame({"reference_price": reference, "price_change": change, "anomaly_score": score}).loc[df.index]
+
+
+@SETTINGS
+@given(df=panels(numeric=("price", "promo")), kind=st.one_of(st.none(), corruptions()), row=st.integers(0, 500),
+       window=st.integers(1, 6), min_change=st.sampled_from([0.05, 0.3]),
+       direction=st.sampled_from(["both", "up", "down"]), promo=st.booleans(),
+       shuffle=st.integers(0, 2**16))
+def test_price_changes_on_corrupted_sales(df, kind, row, window, min_change, direction, promo, shuffle):
+    sales = df.sample(frac=1.0, random_state=shuffle)  # any row order in, the same order out
+    bad = sales if kind is None else corrupt(sales, kind, "price", row)
+    call = lambda: price_changes(bad, ["sku", "location"], window=window, min_change=min_change,  # noqa: E731
+                                 direction=direction, promo_col="promo" if promo else None)
+    refused = {"drop_column": ["price"], "inf": ["price"], "text": ["price"], "missing_key": ["sku"],
+               "duplicate_row": ["date"]}
+    if kind in refused:
+        assert_rejects(call, refused[kind])
+        return
+    out = call()
+    assert out.index.equals(bad.index)
+    want = _price_changes_ref(bad, window, min_change, direction, promo)
+    for col in ("reference_price", "price_change", "anomaly_score"):
+        np.testing.assert_allclose(out[col].to_numpy(), want[col].to_numpy(), rtol=1e-12, atol=1e-12, err_msg=col)
+    np.testing.assert_array_equal(out["is_anomaly"], (want["anomaly_score"] >= 1).to_numpy())
+    for param, value in (("window", 0), ("min_change", 0.0), ("direction", "sideways")):
+        assert_rejects(lambda: price_changes(sales, **{param: value}), [param])
+    assert_rejects(lambda: price_changes(sales.assign(promo="yes"), promo_col="promo"), ["promo"])

@@ -18,7 +18,8 @@ The verb is split by concern (the module passed 1,200 lines):
 * :mod:`~toolkit.anomaly.residual` -- :func:`residual_anomalies` against forecast intervals;
 * :mod:`~toolkit.anomaly.alarms` -- :func:`alarms` (incidents) and :func:`explain`;
 * :mod:`~toolkit.anomaly.evaluate` -- :func:`evaluate` against the generator's truth;
-* :mod:`~toolkit.anomaly.domain` -- order lines, inventory shrink, carrier delays, click fraud.
+* :mod:`~toolkit.anomaly.domain` -- order lines, price changes, inventory shrink, carrier delays, click
+  fraud.
 
 Examples
 --------
@@ -33,7 +34,7 @@ Examples
 from toolkit.anomaly.alarms import alarms, explain
 from toolkit.anomaly.detect import detect
 from toolkit.anomaly.registry import DETECTORS, DetectorInfo, make_detector, register
-from toolkit.anomaly.domain import carrier_delays, click_fraud, inventory_shrink, order_line_anomalies
+from toolkit.anomaly.domain import carrier_delays, click_fraud, inventory_shrink, order_line_anomalies, price_changes
 from toolkit.anomaly.evaluate import evaluate
 from toolkit.anomaly.native import COPOD, ECOD
 from toolkit.anomaly.residual import residual_anomalies
@@ -57,6 +58,7 @@ __all__ = [
     "inventory_shrink",
     "make_detector",
     "order_line_anomalies",
+    "price_changes",
     "register",
     "residual_anomalies",
     "segment_threshold",

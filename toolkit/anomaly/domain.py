@@ -1,4 +1,4 @@
-"""Domain detectors over the toolkit's tables: orders, inventory, shipments, marketing.
+"""Domain detectors over the toolkit's tables: orders, prices, inventory, shipments, marketing.
 
 Each is a short composition of the generic pieces (robust z per group, balance checks) with
 the business rule stated in its docstring, and returns the same kind of frame it was given
@@ -33,9 +33,10 @@ import numpy as np
 from toolkit import panel
 from toolkit.anomaly.rules import robust_scale, scaled_deviation
 from toolkit.backend import to_host
+from toolkit.kernels.windows import rolling_quantile, window_edges
 
 __all__ = ["group_robust_z", "order_line_anomalies", "inventory_shrink", "carrier_delays", "click_fraud",
-           "ORDER_REASONS"]
+           "price_changes", "ORDER_REASONS"]
 
 ORDER_REASONS = ("", "duplicate", "negative_quantity", "missing_price", "extreme_quantity", "price_deviation")
 """``reason`` of :func:`order_line_anomalies`, by code (0 = clean)."""
@@ -310,3 +311,89 @@ def click_fraud(marketing: Any, id_cols: str | Sequence[str] = "channel", k: flo
     score = up + down
     return panel.assign(marketing, {"ctr": ctr, "cvr": cvr, "anomaly_score": score,
                                     "is_anomaly": (score > k) & (up > k / 2)})
+
+
+def price_changes(sales: Any, id_cols: str | Sequence[str] = "sku", time_col: str = "date",
+                  price_col: str = "price", window: int = 28, min_change: float = 0.1,
+                  direction: str = "both", promo_col: str | None = None) -> Any:
+    """Days a series' price stands ``min_change`` or more away from its own recent level.
+
+    A price move is the one incident a retailer knows the day it happens, and demand answers it
+    at once through the price elasticity; this rule turns it into flags that
+    :func:`~toolkit.anomaly.alarms` groups into incidents, next to the incidents other signals
+    reveal later (complaint surges in reviews, :func:`toolkit.text.complaint_alerts`).
+
+    The reference of a row is the **median price of the ``window`` rows before it** in its
+    series (the row itself excluded, missing prices skipped; NaN until ``window // 2`` prices are
+    known): a short promotion does not move a median, so it is one flagged run and its end is
+    not flagged again. Promotions close together do move it (two one-week discounts in a month
+    make the discounted price the median): name the promotion flag in ``promo_col`` and promoted
+    rows neither enter the reference nor get flagged, so the rule judges regular prices only.
+    ``price_change = price / reference - 1``. Windows count rows, one per period (fill calendar
+    gaps first, as for the Hampel rule). A missing price, or a reference that is not positive,
+    gives NaN and is never flagged.
+
+    Parameters
+    ----------
+    sales : pandas or cuDF DataFrame
+        ``id_cols``, ``time_col`` (datetime) and ``price_col``, one row per series and period.
+    id_cols : str or list of str, default "sku"
+    time_col : str, default "date"
+    price_col : str, default "price"
+    window : int >= 1, default 28
+        Rows before each row whose median is its reference price.
+    min_change : float > 0, default 0.1
+        Relative move that flags a row (0.1: ten percent).
+    direction : {"both", "up", "down"}, default "both"
+        Which moves are flagged; "up" watches price rises only (promotions are moves down).
+    promo_col : str, optional
+        Boolean (or 0/1) column marking promoted rows: left out of the reference, scored 0,
+        never flagged. A missing flag counts as not promoted.
+
+    Returns
+    -------
+    frame
+        ``sales`` (same kind, same row order) with ``reference_price``, ``price_change``,
+        ``anomaly_score`` (the move in the flagged direction over ``min_change``, 0 for a move
+        the other way or on a promoted row, NaN when there is no reference) and ``is_anomaly``
+        (score >= 1).
+
+    Raises
+    ------
+    DataValidationError
+        Not an in-memory frame, missing or non-numeric columns, missing keys or dates, repeated
+        (keys, date) rows, ``inf`` prices, a non-numeric ``promo_col``, ``window < 1``,
+        ``min_change <= 0`` or an unknown ``direction``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from toolkit.anomaly import price_changes
+    >>> sales = pd.DataFrame({"sku": "a", "date": pd.date_range("2024-01-01", periods=6),
+    ...                       "price": [10.0, 10.0, 10.0, 12.0, 12.0, 10.0]})
+    >>> price_changes(sales, window=3, direction="up")["is_anomaly"].tolist()
+    [False, False, False, True, True, False]
+    """
+    keys = panel.as_list(id_cols)
+    promo = [] if promo_col is None else [promo_col]
+    _checked(sales, "sales", keys, [price_col], [time_col, *promo], who="price_changes")
+    if promo_col is not None:
+        panel.require_numeric(sales, [promo_col], "as a promotion flag (booleans or 0/1)")
+    window = panel.check_int("window", window, minimum=1)
+    min_change = panel.check_number("min_change", min_change, 0.0, low_open=True)
+    direction = panel.check_choice("direction", direction, ("both", "up", "down"))
+    layout = panel.SeriesLayout.from_frame(sales, keys, time_col)
+    xp = layout.xp
+    price = layout.gather(xp.astype(panel.values(sales, price_col), xp.float64))
+    promoted = xp.zeros(price.shape, dtype=bool)
+    if promo_col is not None:
+        flag = xp.astype(panel.values(sales, promo_col), xp.float64)
+        promoted = layout.gather(~xp.isnan(flag) & (flag != 0))
+    lo, hi = window_edges(layout.row_starts, window, shift=1)
+    reference = rolling_quantile(xp.where(promoted, xp.nan, price), lo, hi, 0.5, min_periods=max(1, window // 2))
+    change = price / xp.where(reference > 0, reference, xp.nan) - 1.0
+    moved = {"both": xp.abs(change), "up": xp.maximum(change, 0.0), "down": xp.maximum(-change, 0.0)}[direction]
+    score = xp.where(promoted & ~xp.isnan(moved), 0.0, moved / min_change)
+    flagged = ~xp.isnan(score) & (score >= 1.0)
+    return panel.assign(sales, {"reference_price": layout.scatter(reference), "price_change": layout.scatter(change),
+                                "anomaly_score": layout.scatter(score), "is_anomaly": layout.scatter(flagged)})
