@@ -21,26 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import tracemalloc
 import warnings
 
 import numpy as np
+from timing import best_of, peak_mib
 
 warnings.filterwarnings("ignore", category=RuntimeWarning)
-
-
-def _timed(fn, repeat: int):
-    """Best wall time over ``repeat`` runs, peak traced memory of one run, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return best, peak / 2**20, result
 
 
 def _data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +60,8 @@ def bench_ecdf(n: int, d: int, repeat: int) -> None:
         cases["score 10k new rows"] = (lambda: fitted_p.decision_function(new),
                                        lambda: fitted_o.decision_function(new))
         for case, (peer, mine) in cases.items():
-            tp, mp, sp = _timed(peer, repeat)
-            to, mo, so = _timed(mine, repeat)
+            (tp, sp), mp = best_of(peer, repeat), peak_mib(peer)
+            (to, so), mo = best_of(mine, repeat), peak_mib(mine)
             diff = float(np.max(np.abs(np.asarray(sp) - np.asarray(so))))
             print(f"{name:5s} {case:22s} pyod {tp:7.3f}s  ours {to:7.3f}s  speed-up {tp / to:5.1f}x  "
                   f"max|diff| {diff:.1e}  peak MiB pyod {mp:7.1f} ours {mo:7.1f}")

@@ -29,19 +29,10 @@ Run (the 2 cores are shared; take the lock)::
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
-
-
-def _timed(fn, repeat: int):
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, result
+from timing import best_of
 
 
 def corpus(n: int, seed: int = 0) -> pd.Series:
@@ -96,16 +87,16 @@ def main() -> None:
         frame = backend.to_backend(pd.DataFrame({"text": docs}), args.backend)
         repeat = args.repeat if n <= 200_000 else 1
 
-        t_ours, _ = _timed(lambda: text.TextVectorizer().fit_transform(data), repeat)
-        t_tfidf, _ = _timed(lambda: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(docs),
+        t_ours, _ = best_of(lambda: text.TextVectorizer().fit_transform(data), repeat)
+        t_tfidf, _ = best_of(lambda: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(docs),
                             repeat)
-        t_hash, _ = _timed(lambda: TfidfTransformer(sublinear_tf=True).fit_transform(
+        t_hash, _ = best_of(lambda: TfidfTransformer(sublinear_tf=True).fit_transform(
             HashingVectorizer(ngram_range=(1, 2), n_features=2**18, alternate_sign=False, norm=None).transform(docs)),
             repeat)
         _line("vectorise", n, t_ours, "sklearn TfidfVectorizer(1,2)", t_tfidf)
         _line("vectorise", n, t_ours, "sklearn Hashing(1,2)+Tfidf", t_hash)
 
-        t_lex, _ = _timed(lambda: backend.to_host(text.lexicon_sentiment(data)), repeat)
+        t_lex, _ = best_of(lambda: backend.to_host(text.lexicon_sentiment(data)), repeat)
 
         def sklearn_lexicon():
             counts = CountVectorizer(vocabulary=lexicon.vocabulary, token_pattern=r"\S+",
@@ -113,23 +104,23 @@ def main() -> None:
             total = counts @ valence
             return total / np.sqrt(total * total + 15.0)
 
-        t_sk_lex, _ = _timed(sklearn_lexicon, repeat)
+        t_sk_lex, _ = best_of(sklearn_lexicon, repeat)
         few = docs.iloc[: min(args.vader_docs, n)]
-        t_vader, _ = _timed(lambda: text.lexicon_sentiment(few, method="vader"), 1)
+        t_vader, _ = best_of(lambda: text.lexicon_sentiment(few, method="vader"), 1)
         _line("sentiment", n, t_lex, "sklearn CountVectorizer(lexicon)", t_sk_lex)
         _line("sentiment", n, t_lex, "vaderSentiment package", t_vader, len(few))
-        t_model, _ = _timed(lambda: model.predict(frame), repeat)
-        t_sk_model, _ = _timed(lambda: reference_model.predict(docs), repeat)
+        t_model, _ = best_of(lambda: model.predict(frame), repeat)
+        t_sk_model, _ = best_of(lambda: reference_model.predict(docs), repeat)
         _line("rating model", n, t_model, "sklearn Hashing(1,2)+LogisticReg", t_sk_model)
 
-        t_asp, _ = _timed(lambda: text.detect_aspects(data), repeat)
+        t_asp, _ = best_of(lambda: text.detect_aspects(data), repeat)
 
         def sklearn_aspects():
             counts = CountVectorizer(vocabulary=lexicon.vocabulary, token_pattern=r"\S+",
                                      lowercase=False).transform(text.normalize(docs).fillna(""))
             return (counts @ aspect_matrix) > 0
 
-        t_sk_asp, _ = _timed(sklearn_aspects, repeat)
+        t_sk_asp, _ = best_of(sklearn_aspects, repeat)
         _line("aspects", n, t_asp, "sklearn CountVectorizer(seeds)", t_sk_asp)
 
 
