@@ -88,8 +88,8 @@ def main() -> None:
         repeat = args.repeat if n <= 200_000 else 1
 
         t_ours, _ = best_of(lambda: text.TextVectorizer().fit_transform(data), repeat)
-        t_tfidf, _ = best_of(lambda: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(docs),
-                            repeat)
+        t_tfidf, _ = best_of(
+            lambda: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(docs), repeat)
         t_hash, _ = best_of(lambda: TfidfTransformer(sublinear_tf=True).fit_transform(
             HashingVectorizer(ngram_range=(1, 2), n_features=2**18, alternate_sign=False, norm=None).transform(docs)),
             repeat)

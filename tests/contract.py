@@ -68,6 +68,10 @@ def panels(draw, n_series=(1, 4), length=(3, 12), numeric=("units", "price", "pr
 
 KINDS = ("drop_column", "inf", "nan", "text", "duplicate_row", "missing_key", "empty")
 
+FIT_REFUSAL_NAMES = {"drop_column": None, "inf": None, "nan": None, "text": None, "duplicate_row": ["date"],
+                     "missing_key": ["sku"], "empty": ["empty"]}
+"""What a forecaster's ``fit`` names when refusing each corruption (None: the corrupted column itself)."""
+
 
 def corruptions(kinds: Iterable[str] = KINDS) -> st.SearchStrategy:
     """Which defect to inject (see :func:`corrupt`)."""

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import NotFittedError
 
-from tests.contract import assert_rejects, corrupt, corruptions, not_frames, panels
+from tests.contract import FIT_REFUSAL_NAMES, assert_rejects, corrupt, corruptions, not_frames, panels
 from toolkit import forecast as fcm
 from toolkit.errors import DataValidationError
 from toolkit.features import FeatureSpec
@@ -67,10 +67,6 @@ def test_fit_refuses_non_frames(name, bad):
 
 
 # ----------------------------------------------------------------------------- corrupt frames
-EXPECTED = {"drop_column": None, "inf": None, "nan": None, "text": None, "duplicate_row": ["date"],
-            "missing_key": ["sku"], "empty": ["empty"]}
-
-
 @pytest.mark.parametrize("name", ALL)
 @SETTINGS
 @given(df=panels(n_series=(1, 3), length=(4, 8)), kind=corruptions(),
@@ -94,7 +90,7 @@ def test_fit_refuses_corrupt_frames_naming_the_input_column(name, df, kind, colu
         assert rep.dropped["exog_missing"] == 1
         assert rep.rows_in == len(bad) == rep.rows_used + sum(rep.dropped.values())
         return
-    err = assert_rejects(lambda: fc.fit(bad), EXPECTED[kind] or [column])
+    err = assert_rejects(lambda: fc.fit(bad), FIT_REFUSAL_NAMES[kind] or [column])
     assert "lag_1" not in str(err)
     if kind in ("inf", "nan"):  # names the input column and the series keys of the offending row
         sku = bad.iloc[row % len(bad)]["sku"]
