@@ -126,10 +126,18 @@ def test_valid_size_as_a_count_or_a_fraction_of_distinct_stamps(valid_size, n_va
                                [hand[0][0], hand[1][0]], rtol=1e-12)
 
 
-@pytest.mark.parametrize("valid_size", [N_STAMPS, N_STAMPS + 0.5, 1.5 * N_STAMPS, 0.999])
+@pytest.mark.parametrize("valid_size", [N_STAMPS, 1.5 * N_STAMPS, 0.999])
 def test_a_window_of_every_stamp_is_refused(valid_size):
     X, y, time, _ = _shifting_data(3)
     with pytest.raises(DataValidationError, match="valid_size.*leaves no training time stamps.*40 distinct"):
+        rg.permutation_importance(rg.LinearRegression(), X, y, time=time, valid_size=valid_size)
+
+
+@pytest.mark.parametrize("valid_size", [2.7, 1.5, N_STAMPS + 0.5])
+def test_a_fractional_count_of_stamps_is_refused_not_truncated(valid_size):
+    """2.7 stamps is neither a count nor a fraction: it was silently cut to 2."""
+    X, y, time, _ = _shifting_data(3)
+    with pytest.raises(DataValidationError, match="valid_size.*must be whole"):
         rg.permutation_importance(rg.LinearRegression(), X, y, time=time, valid_size=valid_size)
 
 
@@ -276,10 +284,12 @@ def test_evaluate_pooled_metrics_without_a_denominator_are_nan():
     assert ev.per_series.drop(columns="n").isna().all().all()
 
 
-def test_evaluate_interval_needs_both_bounds():
+@pytest.mark.parametrize("given,missing", [("lower_col", "upper_col"), ("upper_col", "lower_col")])
+def test_evaluate_interval_needs_both_bounds(given, missing):
+    """One bound alone was silently ignored (no coverage, no word); now the missing one is named."""
     df = _scored_panel()
-    ev = rg.evaluate(df, metrics=("mae",), lower_col="lo")
-    assert "coverage" not in ev.per_series.columns and "coverage" not in ev.overall.index
+    with pytest.raises(DataValidationError, match=f"{missing}.*both interval bounds.*{given} is 'lo'"):
+        rg.evaluate(df, metrics=("mae",), **{given: "lo"})
 
 
 def _history():
@@ -304,6 +314,37 @@ def test_evaluate_mase_scales_by_the_seasonal_naive_error_of_the_history():
     assert np.isnan(mase[("c", "w1")])      # constant history: scale 0
     assert np.isnan(mase[("d", "w1")])      # nothing scored
     assert ev.overall["mase"] == pytest.approx((mase[("a", "w1")] + mase[("b", "w1")]) / 2)  # over those with one
+
+
+@pytest.mark.parametrize("freq,unit", [("D", "D"), ("MS", "MS")])
+def test_evaluate_mase_with_freq_pairs_values_a_season_apart_in_time_across_gaps(freq, unit):
+    """Gaps in the history: with ``freq`` only values ``season`` calendar steps apart are paired (a plain
+    dictionary lookup here); without it rows are paired, and the gap makes it pair values 3 steps apart."""
+    rng = np.random.default_rng(5)
+    stamps = pd.date_range("2023-01-01", periods=14, freq=unit)
+    keep = {"a": [0, 1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 13], "b": [2, 3, 4, 5, 6, 8, 9, 10]}
+    hist = pd.concat([pd.DataFrame({"sku": s, "location": "w1", "date": stamps[idx],
+                                    "units": rng.gamma(2.0, 3.0, len(idx))})
+                      for s, idx in keep.items()]).sample(frac=1, random_state=1)
+    df = pd.DataFrame({"sku": ["a", "b"], "location": "w1", "units": [4.0, 6.0], "forecast": [5.0, 3.5]})
+    got = rg.evaluate(df, metrics=("mase",), train_df=hist, season=2, freq=freq).per_series["mase"]
+    for sku, err in (("a", 1.0), ("b", 2.5)):
+        values = dict(zip(hist.loc[hist["sku"] == sku, "date"], hist.loc[hist["sku"] == sku, "units"]))
+        pairs = [abs(v - values[stamps[i - 2]]) for i, t in enumerate(stamps) if (v := values.get(t)) is not None
+                 and i >= 2 and stamps[i - 2] in values]
+        assert got[(sku, "w1")] == pytest.approx(err / np.mean(pairs), rel=1e-12)
+    by_rows = rg.evaluate(df, metrics=("mase",), train_df=hist, season=2).per_series["mase"]
+    assert by_rows[("a", "w1")] != pytest.approx(got[("a", "w1")])
+    ranks = dict(enumerate(stamps, 1))
+    regular = hist[hist["sku"] == "a"].assign(date=lambda d: d["date"].rank().astype(int).map(ranks))
+    same = [rg.evaluate(df, metrics=("mase",), train_df=regular, season=2, freq=f).per_series["mase"][("a", "w1")]
+            for f in (freq, None)]
+    assert same[0] == pytest.approx(same[1], rel=1e-12)  # no gap: the two pairings agree
+
+
+def test_evaluate_refuses_an_unknown_freq():
+    with pytest.raises(DataValidationError, match="freq"):
+        rg.evaluate(_scored_panel(), metrics=("mase",), train_df=_history(), season=2, freq="fortnightly-ish")
 
 
 def test_evaluate_mase_of_a_series_with_one_scored_pair_and_the_default_season():

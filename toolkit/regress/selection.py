@@ -33,7 +33,7 @@ from sklearn.base import clone
 
 from toolkit import backend
 from toolkit.errors import DataValidationError
-from toolkit.panel import checks, frames
+from toolkit.panel import checks, frames, timeaxis
 from toolkit.regress.inputs import column_names, host_times, require_fitted
 from toolkit.regress.metrics import METRICS
 
@@ -83,6 +83,7 @@ def evaluate(
     season: int = 7,
     lower_col: str | None = None,
     upper_col: str | None = None,
+    freq: Any = None,
 ) -> Evaluation:
     """Per-series and overall forecast metrics from one frame of actuals and forecasts.
 
@@ -94,7 +95,12 @@ def evaluate(
         ``train_df``: the history before the forecast window, scaled by the in-sample
         ``season``-lag naive MAE of each series).
     lower_col, upper_col : str, optional
-        Interval columns; adds ``coverage``.
+        Interval columns, given together; adds ``coverage``.
+    freq : str or offset, optional
+        Calendar of ``train_df`` for MASE's scale: each value is paired with the value
+        ``season`` steps of ``freq`` earlier in its series, so a gap in the history (a missing
+        day) leaves pairs out instead of pairing values that are not a season apart. Without
+        it the rows of each series, in time order, are taken as consecutive periods.
 
     Returns
     -------
@@ -106,7 +112,7 @@ def evaluate(
     ------
     DataValidationError
         Not a frame, a missing or non-numeric column, ``inf`` values, an unknown metric,
-        ``mase`` without ``train_df``.
+        ``mase`` without ``train_df``, one interval bound without the other, an unknown ``freq``.
 
     Examples
     --------
@@ -119,6 +125,12 @@ def evaluate(
     checks.check_frame(df, dask=False)
     keys = checks.as_list(id_cols)
     metrics = [checks.check_choice("metrics", m, _EVALUATED) for m in checks.as_list(metrics, "metrics")]
+    if freq is not None:
+        freq = timeaxis.to_offset(freq)
+    if (lower_col is None) != (upper_col is None):
+        given, missing = ("lower_col", "upper_col") if upper_col is None else ("upper_col", "lower_col")
+        raise DataValidationError.for_parameter(missing, f"coverage needs both interval bounds; {given} is "
+                                                         f"{lower_col if upper_col is None else upper_col!r}", None)
     values = [target_col, pred_col, *(c for c in (lower_col, upper_col) if c)]
     checks.require_columns(df, [*keys, *values], "for the evaluation")
     checks.require_numeric(df, values, "for the evaluation")
@@ -132,6 +144,8 @@ def evaluate(
         checks.require_columns(train_df, [*keys, time_col, target_col], "in train_df for MASE")
         checks.require_numeric(train_df, [target_col], "in train_df for MASE")
         checks.require_finite(train_df, [target_col], keys, purpose="in train_df for MASE")
+        if freq is not None:
+            checks.require_datetime(train_df, time_col)
     y = df[target_col].astype("float64")
     f = df[pred_col].astype("float64")
     ok = y.notna() & f.notna()
@@ -147,7 +161,7 @@ def evaluate(
         "ape_n": (ok & (y != 0)).astype("float64"),
         "sape": (2.0 * err.abs() / den.where(den > 0)).fillna(0.0).where(ok),
     }
-    if lower_col and upper_col:
+    if lower_col is not None:
         ok_int = ok & df[lower_col].notna() & df[upper_col].notna()
         inside = (y >= df[lower_col]) & (y <= df[upper_col])
         parts["inside"] = inside.astype("float64").where(ok_int)
@@ -160,10 +174,8 @@ def evaluate(
     overall = pd.Series({k: float(v) for k, v in _metric_table(total, metrics).items()}, dtype="float64")
     if "mase" in metrics:
         hist = train_df[[*keys, time_col, target_col]].sort_values([*keys, time_col])
-        lagged = hist.groupby(keys, observed=True)[target_col].shift(season)
-        scale = (hist[target_col].astype("float64") - lagged).abs().groupby(
-            [hist[k] for k in keys], observed=True
-        ).mean()
+        scale = (hist[target_col].astype("float64") - _season_ago(hist, keys, time_col, target_col, season, freq)
+                 ).abs().groupby([hist[k] for k in keys], observed=True).mean()
         scale.index.names = keys
         per_series["mase"] = (sums["abs_err"] / sums["n"].where(sums["n"] > 0)) / scale.where(scale > 0)
         overall["mase"] = float(backend.to_host(per_series["mase"]).mean())
@@ -384,6 +396,20 @@ def _shuffled(Xv: Any, j: int, perm: np.ndarray) -> Any:
     return shuffled
 
 
+def _season_ago(hist: Any, keys: list[str], time_col: str, target_col: str, season: int, freq: Any) -> Any:
+    """The value ``season`` periods before each row of ``hist`` (sorted by series and time) in its series:
+    ``season`` rows back without ``freq``; with it, the row ``season`` calendar steps back, NaN when absent."""
+    if freq is None:
+        return hist.groupby(keys, observed=True)[target_col].shift(season)
+    steps, _ = timeaxis.step_index(frames.time_values(hist, time_col), freq)
+    xp = frames.namespace(hist)
+    here = frames.assign(hist[keys], {"__step": steps, "__row": xp.arange(len(hist))})
+    earlier = frames.assign(hist[keys], {"__step": steps + season, "__value": frames.values(hist, target_col)})
+    earlier = earlier.drop_duplicates([*keys, "__step"], keep="last")
+    found = here.merge(earlier, on=[*keys, "__step"], how="left").sort_values("__row")  # cuDF merges unordered
+    return frames.series(hist, frames.values(found, "__value"), index=hist.index)
+
+
 def permutation_importance(
     model: Any,
     X: Any,
@@ -435,6 +461,9 @@ def permutation_importance(
     score = _scorer(scoring)
     n_repeats = checks.check_int("n_repeats", n_repeats, minimum=1)
     valid_size = checks.check_number("valid_size", valid_size, minimum=0.0, low_open=True)
+    if valid_size >= 1 and valid_size != int(valid_size):
+        raise DataValidationError.for_parameter("valid_size", "a count of time stamps (>= 1) must be whole; "
+                                                              "a fraction must be below 1", valid_size)
     if not hasattr(model, "fit") or not hasattr(model, "predict"):
         raise DataValidationError.for_parameter("model", "expected a regressor with fit and predict", model)
     if not refit:
