@@ -48,6 +48,24 @@ def test_mase_scale_leaves_out_stockout_days_of_each_windows_history():
     assert res.overall["mase"] == pytest.approx(res.per_series["mase"].mean())
 
 
+def test_mase_scale_on_a_gappy_history_pairs_days_a_season_apart():
+    """Days 5 and 12 missing from the panel (irregular="allow"): the scale pairs days 7 apart in time, as the
+    plain loop does with the absent days as missing, not rows 7 apart."""
+    df = _series(stockouts=())
+    gappy = df.drop(index=[5, 12]).reset_index(drop=True)
+    res = fcm.backtest(fcm.Naive(horizon=7, irregular="allow"), gappy, n_windows=2, horizon=7, progress=False,
+                       season=7)
+    units = df["units"].to_numpy()
+    for window, n_train in ((0, 21), (1, 28)):
+        scored = res.forecasts[res.forecasts["window"] == window].dropna(subset=["actual"])
+        mae = skm.mean_absolute_error(scored["actual"], scored["forecast"])
+        row = res.per_series[res.per_series["window"] == window].iloc[0]
+        assert row["mase"] == pytest.approx(mae / _scale(units[:n_train], 7, {5, 12}), rel=1e-12)
+    history = gappy[gappy["date"] < pd.Timestamp("2024-01-22")]
+    by_rows = history["units"].diff(7).abs().mean()
+    assert by_rows != pytest.approx(_scale(units[:21], 7, {5, 12}))  # rows 7 apart would give another scale
+
+
 def test_stockout_actual_in_the_window_is_not_scored_when_excluded():
     df = _series()
     res = fcm.backtest(fcm.Naive(horizon=7), df, n_windows=2, horizon=7, progress=False, season=7)

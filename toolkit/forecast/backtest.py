@@ -132,7 +132,8 @@ def backtest(
         Default to the forecaster's (its spec's), else the toolkit's defaults.
     stockout_col : str, optional
         Stock-out rows count as missing actuals when the forecaster excludes them.
-    metrics : names for :func:`toolkit.regress.evaluate` (``mase`` scaled on each window's history)
+    metrics : names for :func:`toolkit.regress.evaluate` (``mase`` scaled on each window's history,
+        on the fitted forecaster's calendar ``freq_``: values a season apart in time)
     season : int, optional
         Seasonal lag of MASE's scaling (default: the frequency's season length, 7 for daily
         data, 12 monthly, 4 quarterly, 52 weekly).
@@ -205,7 +206,8 @@ def backtest(
         if stock_col and getattr(fc, "stockouts", "exclude") == "exclude":
             history["actual"] = history["actual"].where(~train_df[stock_col].astype(bool))
         ev = evaluate(merged, target_col="actual", pred_col="forecast", id_cols=keys, metrics=metrics,
-                      train_df=history, time_col=time_col, season=season, lower_col=lower, upper_col=upper)
+                      train_df=history, time_col=time_col, season=season, lower_col=lower, upper_col=upper,
+                      freq=getattr(fc, "freq_", None))  # the forecaster's calendar: a gap is no period
         forecasts.append(merged)
         per_series.append(ev.per_series.reset_index().assign(window=i))
         per_window.append(pd.concat([ev.overall, pd.Series({"unmatched_forecasts": float(unmatched),
