@@ -306,3 +306,27 @@ def test_calendar_warning_without_any_revenue_says_zero_percent():
                            "quantity": [0.0], "unit_price": [3.0]})
     with pytest.warns(UserWarning, match=re.escape("channel_panel: 1 order lines (0.0% of revenue)")):
         mk.channel_panel(orders, _marketing("date", "channel"))
+
+
+def test_revenue_units_and_orders_are_float64_when_every_row_has_a_sale():
+    """Integer quantities on every (date, channel): the schema must not depend on whether a day had no sale."""
+    mkt = _marketing("date", "channel")
+    orders = pd.DataFrame({"order_id": np.arange(len(mkt)), "channel": mkt["channel"].to_numpy(),
+                           "order_ts": mkt["date"] + pd.Timedelta("5h"), "quantity": np.arange(len(mkt)) + 1,
+                           "unit_price": 2})
+    panel = mk.channel_panel(orders, mkt)
+    assert {column: panel[column].dtype for column in ("revenue", "units", "orders")} == \
+        {"revenue": np.float64, "units": np.float64, "orders": np.float64}
+    by_key = orders.assign(date=mkt["date"]).set_index(["date", "channel"])["quantity"]
+    got = panel.assign(channel=panel["channel"].astype(str)).set_index(["date", "channel"])
+    np.testing.assert_array_equal(got["units"], by_key.loc[got.index].to_numpy(dtype=float))
+    np.testing.assert_array_equal(got["revenue"], 2.0 * by_key.loc[got.index].to_numpy(dtype=float))
+    np.testing.assert_array_equal(got["orders"], np.ones(len(mkt)))
+
+
+@pytest.mark.parametrize("column", ["revenue", "units", "orders"])
+def test_marketing_that_already_has_a_panel_column_is_refused(column):
+    """A platform-reported revenue (or units, orders) column would clash with the computed one: named, not a KeyError."""
+    mkt = _marketing("date", "channel").assign(**{column: 1.0})
+    with pytest.raises(DataValidationError, match=f"^column '{column}': already in marketing"):
+        mk.channel_panel(_orders("channel"), mkt)

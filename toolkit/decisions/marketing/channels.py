@@ -21,6 +21,12 @@ Design choices (where the issue is silent)
 * **Non-finite values.** Media columns must be finite and >= 0 (refused naming the column
   and the (date, channel) keys). A line with a missing or infinite quantity or price is
   left out as ``missing_price``; a line without a timestamp as ``missing_time``.
+* **The panel's own columns.** ``revenue``, ``units`` and ``orders`` are float64 whether or
+  not every (date, channel) had a sale, and whatever the dtype of ``quantity`` (summed in
+  float64). A ``marketing`` table that already has a column of one of these names is refused
+  (naming it): the panel would otherwise have to overwrite it or rename one of the two.
+* A single ``orders`` frame's channel column decides each line's channel: a ``"channel"``
+  label in ``mapping`` does not relabel the lines of a split frame.
 * The panel is small (a row per day and channel): it is built on the host with pandas and
   comes back in ``marketing``'s frame library. Dask input is refused: compute it first.
 
@@ -59,6 +65,8 @@ DROP_REASONS = ("seen_in_two_systems", "duplicated", "negative_quantity", "missi
                 "outside_marketing_calendar", "no_marketing_row")
 """Why :func:`channel_panel` leaves an order line out, in the order the rules apply."""
 ORDER_COLS = ("order_id", "order_ts", "quantity", "unit_price")
+PANEL_COLS = ("revenue", "units", "orders")
+"""The columns :func:`channel_panel` adds to the marketing rows (float64)."""
 
 
 @dataclasses.dataclass
@@ -106,6 +114,10 @@ def _marketing_table(marketing: Any, time_col: str, channel_col: str, channels: 
     panel.check_frame(marketing, "marketing", dask=False)
     purpose = "in marketing, for the channel panel"
     panel.require_columns(marketing, [time_col, channel_col, *MEDIA_COLS], purpose)
+    for column in PANEL_COLS:
+        if column in marketing.columns:
+            panel.fail(column, "already in marketing, but the channel panel computes it from the order lines; "
+                               "rename or drop it first")
     panel.require_not_empty(marketing, purpose)
     panel.require_datetime(marketing, time_col)
     mkt = backend.to_host(marketing)
@@ -188,13 +200,15 @@ def channel_panel(
     frame
         Same library as ``marketing``: one row per (date, channel) of ``marketing`` with the
         media columns, ``revenue`` (sum of ``quantity * unit_price`` over the lines used that
-        day and channel, 0 when none), ``orders`` (distinct order ids) and ``units``.
+        day and channel, 0 when none), ``orders`` (distinct order ids) and ``units``, all three
+        float64.
 
     Raises
     ------
     DataValidationError
         Non-frame or Dask input, missing columns, negative or non-finite media values,
-        duplicated (date, channel) in marketing, an unknown channel.
+        duplicated (date, channel) in marketing, an unknown channel, a ``revenue``, ``units``
+        or ``orders`` column already in marketing.
 
     Warns
     -----
@@ -289,7 +303,7 @@ def _join(mkt: pd.DataFrame, lines: pd.DataFrame, names: pd.Series, revenue: np.
         revenue=("revenue", "sum"), units=("units", "sum"), orders=("order_id", "nunique")).reset_index()
     daily[time_col] = daily[time_col].astype(mkt[time_col].dtype)
     result = mkt.merge(daily, on=[time_col, channel_col], how="left")
-    result[["revenue", "units", "orders"]] = result[["revenue", "units", "orders"]].fillna(0.0)
+    result[list(PANEL_COLS)] = result[list(PANEL_COLS)].fillna(0.0).astype("float64")
     result = result.sort_values([time_col, channel_col], kind="stable").reset_index(drop=True)
     result[channel_col] = pd.Categorical(result[channel_col], categories=known)
     return result
