@@ -14,6 +14,7 @@ warning are compared.
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -308,6 +309,60 @@ def test_calendar_warning_without_any_revenue_says_zero_percent():
         mk.channel_panel(orders, _marketing("date", "channel"))
 
 
+# --- mutation survivors of toolkit.decisions.marketing.channels (issue 19) -------------------------------------
+
+
+def test_a_mapped_channel_label_does_not_relabel_a_single_frames_lines():
+    """The channel column of a single frame decides: {"app": {"channel": "web"}} must not move app revenue to web."""
+    orders, mkt = _orders("channel"), _marketing("date", "channel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        relabelled = mk.channel_panel(orders, mkt, mapping={"app": {"channel": "web"}})
+    ref = _reference(orders, mkt, "date", "channel")[0]
+    got = relabelled.assign(channel=relabelled["channel"].astype(str))
+    for column in ("revenue", "units", "orders"):
+        np.testing.assert_allclose(got[column].to_numpy(dtype=float), ref[column].to_numpy(dtype=float), err_msg=column)
+    cell = got.set_index(["date", "channel"])
+    assert cell.loc[(pd.Timestamp("2024-03-01"), "app"), ["revenue", "units", "orders"]].tolist() == [11.0, 4.5, 2.0]
+    assert cell.loc[(pd.Timestamp("2024-03-01"), "web"), ["revenue", "units", "orders"]].tolist() == [17.0, 4.0, 2.0]
+
+
+@pytest.mark.parametrize("column", ["quantity", "unit_price"])
+def test_a_missing_value_in_a_nullable_boolean_column_is_a_missing_price(column):
+    """Boolean columns pass the numeric check, so <NA> in one must be a missing value, never an internal TypeError."""
+    other = "unit_price" if column == "quantity" else "quantity"
+    orders = pd.DataFrame({"order_id": [1, 2, 3], "channel": ["web", "web", "app"],
+                           "order_ts": pd.to_datetime(["2024-03-01 10:00", "2024-03-01 11:00", "2024-03-02 12:00"]),
+                           column: pd.array([True, None, True], dtype="boolean"), other: [4.0, 5.0, 3.0]})
+    report = []
+    panel = mk.channel_panel(orders, _marketing("date", "channel"), report=report)
+    rep = report[0]
+    assert rep.dropped["missing_price"] == 1 and rep.rows_used == 2 and rep.revenue_in == 7.0
+    cell = panel.assign(channel=panel["channel"].astype(str)).set_index(["date", "channel"])
+    assert cell.loc[(pd.Timestamp("2024-03-01"), "web"), ["revenue", "units", "orders"]].tolist() == \
+        ([4.0, 1.0, 1.0] if column == "quantity" else [4.0, 4.0, 1.0])
+    assert cell.loc[(pd.Timestamp("2024-03-02"), "app"), ["revenue", "units", "orders"]].tolist() == \
+        ([3.0, 1.0, 1.0] if column == "quantity" else [3.0, 3.0, 1.0])
+    assert panel["revenue"].sum() == 7.0
+
+
+def test_units_are_summed_in_float64_from_a_float32_quantity():
+    """Weights in kg stored as float32 upstream: a day's units are the float64 sum (a float32 sum rounds)."""
+    kg = np.array([0.1, 0.7, 1.3, 2.9, 2.0**24, 1.0], dtype="float32")
+    orders = pd.DataFrame({"order_id": [1, 2, 3, 4, 5, 6], "channel": ["web"] * 4 + ["app"] * 2,
+                           "order_ts": pd.to_datetime(["2024-03-01 08:00"] * 4 + ["2024-03-02 09:00"] * 2),
+                           "quantity": kg, "unit_price": 1.0})
+    panel = mk.channel_panel(orders, _marketing("date", "channel"))
+    used = orders.assign(date=orders["order_ts"].dt.floor("D"), quantity=orders["quantity"].astype("float64"))
+    expected = used.groupby(["date", "channel"])["quantity"].sum()
+    assert expected.loc[(pd.Timestamp("2024-03-02"), "app")] == 2.0**24 + 1  # not representable in float32
+    cell = panel.assign(channel=panel["channel"].astype(str)).set_index(["date", "channel"])
+    assert panel["units"].dtype == np.float64
+    for key, units in expected.items():
+        assert cell.loc[key, "units"] == units, key
+    assert panel["units"].sum() == expected.sum()
+
+
 def test_revenue_units_and_orders_are_float64_when_every_row_has_a_sale():
     """Integer quantities on every (date, channel): the schema must not depend on whether a day had no sale."""
     mkt = _marketing("date", "channel")
@@ -330,3 +385,28 @@ def test_marketing_that_already_has_a_panel_column_is_refused(column):
     mkt = _marketing("date", "channel").assign(**{column: 1.0})
     with pytest.raises(DataValidationError, match=f"^column '{column}': already in marketing"):
         mk.channel_panel(_orders("channel"), mkt)
+
+
+def test_the_calendar_warning_points_at_the_caller():
+    """stacklevel=3: the warning is reported at the line that called channel_panel, not inside the module.
+
+    Skipped when channel_panel is wrapped (e.g. by mutmut's trampolines), which adds frames to the stack.
+    """
+    if hasattr(mk.channel_panel, "__wrapped__"):
+        pytest.skip("channel_panel is wrapped: extra stack frames move any fixed stacklevel")
+    orders, mkt = _orders("channel"), _marketing("date", "channel")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        mk.channel_panel(orders, mkt)
+    ours = [w for w in caught if str(w.message).startswith("channel_panel:")]
+    assert len(ours) == 1
+    assert ours[0].category is UserWarning
+    assert (ours[0].filename, ours[0].lineno) == (__file__, line)
+
+
+def test_the_calendar_warning_ends_by_pointing_at_the_panel_report():
+    orders, mkt = _orders("channel"), _marketing("date", "channel")
+    with pytest.warns(UserWarning) as caught:
+        mk.channel_panel(orders, mkt)
+    assert str(caught[0].message).endswith("they are left out of the panel (see the PanelReport)")
