@@ -410,3 +410,19 @@ def test_the_calendar_warning_ends_by_pointing_at_the_panel_report():
     with pytest.warns(UserWarning) as caught:
         mk.channel_panel(orders, mkt)
     assert str(caught[0].message).endswith("they are left out of the panel (see the PanelReport)")
+
+
+def test_timestamps_past_the_nanosecond_range_are_refused_not_wrapped_around():
+    """Marketing dates in 2300 failed with an internal OutOfBoundsDatetime; an order time in 2300 kept in
+    microseconds (a mapping whose time_cols leave order_ts alone) was wrapped around by the nanosecond cast
+    (read as 1715). Both are refused at the edge now, naming the column."""
+    days = pd.to_datetime(["2300-01-01", "2300-01-02"]).as_unit("us")
+    far_mkt = pd.DataFrame({"date": days, "channel": "web", "spend": 1.0, "impressions": 1, "clicks": 1,
+                            "conversions": 1})
+    orders = pd.DataFrame({"order_id": [1, 2], "channel": "web", "order_ts": days + pd.Timedelta("3h"),
+                           "quantity": 1.0, "unit_price": 2.0})
+    with pytest.raises(DataValidationError, match="^column 'date': timestamps outside the years 1677-2262"):
+        mk.channel_panel(orders, far_mkt)
+    near = orders.assign(order_ts=orders["order_ts"].where(orders["order_id"] == 1, pd.Timestamp("2024-03-01 10:00")))
+    with pytest.raises(DataValidationError, match="^column 'order_ts': timestamps outside the years 1677-2262"):
+        mk.channel_panel(near, _marketing("date", "channel"), mapping={"web": {"time_cols": []}})

@@ -20,7 +20,9 @@ Design choices (where the issue is silent)
   warning naming the count and the share of revenue, so a calendar mismatch is never silent.
 * **Non-finite values.** Media columns must be finite and >= 0 (refused naming the column
   and the (date, channel) keys). A line with a missing or infinite quantity or price is
-  left out as ``missing_price``; a line without a timestamp as ``missing_time``.
+  left out as ``missing_price``; a line without a timestamp as ``missing_time``. Timestamps
+  outside the years 1677-2262 (which do not fit in datetime64[ns], where the panel compares
+  days) are refused naming the column, in either table.
 * **The panel's own columns.** ``revenue``, ``units`` and ``orders`` are float64 whether or
   not every (date, channel) had a sale, and whatever the dtype of ``quantity`` (summed in
   float64). A ``marketing`` table that already has a column of one of these names is refused
@@ -122,6 +124,7 @@ def _marketing_table(marketing: Any, time_col: str, channel_col: str, channels: 
     panel.require_datetime(marketing, time_col)
     mkt = backend.to_host(marketing)
     panel.require_not_null(mkt, [time_col, channel_col], [time_col, channel_col], purpose)
+    panel.time_values(mkt, time_col)  # refuses dates past the nanosecond range, which a cast would wrap around
     check_media(mkt, MEDIA_COLS, [time_col, channel_col], purpose)
     mkt = mkt.assign(**{channel_col: mkt[channel_col].astype(str)})
     panel.require_unique(mkt, [time_col, channel_col], purpose)
@@ -237,6 +240,7 @@ def channel_panel(
     panel.require_columns(integrated, [*ORDER_COLS, channel_col], "for channel revenue")
     panel.require_numeric(integrated, ["quantity", "unit_price"], "for channel revenue")
     panel.require_datetime(integrated, "order_ts")
+    panel.time_values(integrated, "order_ts")  # as for the marketing dates: years 1677-2262 only
     names = integrated[channel_col].astype(str)
     unknown = ~names.isin(known)
     if unknown.any():
