@@ -32,7 +32,7 @@ from toolkit import cleanse as cl
 from toolkit import features as F
 from toolkit import regress as rg
 from toolkit.anomaly import (ECOD, alarms, carrier_delays, click_fraud, detect, evaluate, explain, inventory_shrink,
-                             make_detector, order_line_anomalies, residual_anomalies)
+                             make_detector, order_line_anomalies, price_changes, residual_anomalies)
 from toolkit.decisions import inventory as inv
 from toolkit.decisions import logistics as lg
 from toolkit.decisions import marketing as mk
@@ -257,6 +257,7 @@ VERBS: dict[str, Callable[[Tables], Any]] = {
     "anomaly.inventory_shrink": lambda t: inventory_shrink(t.inventory),
     "anomaly.carrier_delays": lambda t: carrier_delays(t.shipments),
     "anomaly.click_fraud": lambda t: click_fraud(t.marketing),
+    "anomaly.price_changes": lambda t: price_changes(t.clean, KEYS, direction="up", promo_col="promo"),
     "anomaly.evaluate": lambda t: evaluate(t.truth, detect(t.sales.assign(units=t.sales["units"].fillna(0.0)),
                                                            "units", method="robust_z", id_cols=KEYS),
                                            table="sales", types=["demand_spike", "demand_drop"]),
