@@ -344,6 +344,17 @@ def test_simulate_is_the_table_policy_with_the_agent_costs_and_backorders():
     assert not np.allclose(got["shortage_cost"], lost["shortage_cost"])  # backorders make a difference here
 
 
+def test_progress_bar_is_cleared_when_training_ends(capsys):
+    """The bar is transient (tqdm ``leave=False``): once training ends its line is blanked and
+    no newline is left behind, so a fit inside a loop or a notebook cell leaves no stale bars.
+    A bar that stays (``leave=True``, or tqdm's default) ends on its 100% line and a newline."""
+    inv.QLearningReplenisher(episodes=3, episode_days=2, progress=True).fit(np.ones((1, 5)), 0)
+    err = capsys.readouterr().err
+    assert "Q-learning" in err                  # the bar was shown ...
+    assert "\n" not in err and err.endswith("\r")
+    assert err.split("\r")[-2].strip() == ""    # ... and its last frame is the blank one that erases it
+
+
 class _InterruptedStock(kernel.StockState):
     """The kernel's stock state, interrupted (as by Ctrl-C) on the third simulated day of training."""
 
