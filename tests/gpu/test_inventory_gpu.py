@@ -64,3 +64,26 @@ def test_compare_policies_runs_on_cupy():
     dev = inv.compare_policies(cp.asarray(train), cp.asarray(test), 2, q_learning={"episodes": 10})
     assert list(dev["policy"].to_pandas()) == list(host["policy"])
     np.testing.assert_allclose(dev["total_cost"].to_numpy(), host["total_cost"], rtol=1e-6)
+
+
+def test_q_learning_trains_and_simulates_on_cupy():
+    """CuPy demand with a plain-number lead time trains a CuPy Q-table (the namespace comes from the
+    demand, not only from the lead time); bins and order unit are the NumPy closed forms, the order
+    table is the arg-max of the Q-table, and simulate is the table policy run on the host."""
+    demand = _demand(8, 100, 5)
+    kw = dict(episodes=5, episode_days=20, holding_cost=1.0, shortage_cost=10.0, progress=False)
+    host = inv.QLearningReplenisher(**kw).fit(demand, 2)
+    dev = inv.QLearningReplenisher(**kw).fit(cp.asarray(demand), 2)
+    assert isinstance(dev.q_table_, cp.ndarray) and dev.q_table_.shape == host.q_table_.shape
+    np.testing.assert_allclose(cp.asnumpy(dev.bin_width_), host.bin_width_, rtol=1e-12)
+    np.testing.assert_allclose(cp.asnumpy(dev.action_unit_), host.action_unit_, rtol=1e-12)
+    table = dev.order_table()
+    assert isinstance(table, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(table),
+                               np.argmax(cp.asnumpy(dev.q_table_), axis=2) * host.action_unit_[:, None], rtol=1e-12)
+    kpi = dev.simulate(cp.asarray(demand), initial_on_hand=5.0)
+    ref = inv.simulate_policy(demand, "table", {"table": cp.asnumpy(table), "bin_width": cp.asnumpy(dev.bin_width_)},
+                              2, holding_cost=1.0, shortage_cost=10.0, initial_on_hand=5.0)
+    for key in inv.KPIS:
+        assert isinstance(kpi[key], cp.ndarray)
+        np.testing.assert_allclose(cp.asnumpy(kpi[key]), ref[key], rtol=1e-9, atol=1e-9, err_msg=key)

@@ -24,8 +24,10 @@ import re
 import numpy as np
 import pytest
 from scipy.stats import poisson
+from sklearn.exceptions import NotFittedError
 
 from toolkit.decisions import inventory as inv
+from toolkit.decisions.inventory import kernel, qlearning
 from toolkit.errors import DataValidationError
 
 
@@ -340,3 +342,62 @@ def test_simulate_is_the_table_policy_with_the_agent_costs_and_backorders():
     lost = inv.simulate_policy(demand, "table", {"table": agent.order_table(), "bin_width": agent.bin_width_},
                                [1, 2], holding_cost=0.5, shortage_cost=3.0, ordering_cost=2.0, initial_on_hand=2.0)
     assert not np.allclose(got["shortage_cost"], lost["shortage_cost"])  # backorders make a difference here
+
+
+def test_progress_bar_is_cleared_when_training_ends(capsys):
+    """The bar is transient (tqdm ``leave=False``): once training ends its line is blanked and
+    no newline is left behind, so a fit inside a loop or a notebook cell leaves no stale bars.
+    A bar that stays (``leave=True``, or tqdm's default) ends on its 100% line and a newline."""
+    inv.QLearningReplenisher(episodes=3, episode_days=2, progress=True).fit(np.ones((1, 5)), 0)
+    err = capsys.readouterr().err
+    assert "Q-learning" in err                  # the bar was shown ...
+    assert "\n" not in err and err.endswith("\r")
+    assert err.split("\r")[-2].strip() == ""    # ... and its last frame is the blank one that erases it
+
+
+class _InterruptedStock(kernel.StockState):
+    """The kernel's stock state, interrupted (as by Ctrl-C) on the third simulated day of training."""
+
+    days_served = 0
+
+    def serve(self, demand):
+        type(self).days_served += 1
+        if type(self).days_served == 3:
+            raise KeyboardInterrupt
+        return super().serve(demand)
+
+
+def _interrupt_training(monkeypatch):
+    _InterruptedStock.days_served = 0
+    monkeypatch.setattr(qlearning, "StockState", _InterruptedStock)
+
+
+def test_an_interrupted_first_fit_leaves_the_agent_unfitted(monkeypatch):
+    agent = inv.QLearningReplenisher(episodes=2, episode_days=4, progress=False)
+    _interrupt_training(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        agent.fit(np.ones((2, 5)), 1)
+    for call in (agent.order_table, lambda: agent.simulate(np.ones((2, 5)), initial_on_hand=1.0)):
+        with pytest.raises(NotFittedError):
+            call()
+    assert not [name for name in vars(agent) if name.endswith("_")]  # no half-fitted attributes either
+
+
+def test_an_interrupted_refit_keeps_the_previous_model_whole(monkeypatch):
+    """Refitting on other demand and stopping mid-way must not pair the old Q-table with the new
+    bins and order unit (which would silently order the wrong quantities)."""
+    demand = np.random.default_rng(3).poisson(5.0, size=(2, 40)).astype(float)
+    agent = inv.QLearningReplenisher(episodes=3, episode_days=10, progress=False).fit(demand, 1)
+    before = {name: np.array(getattr(agent, name), copy=True)
+              for name in ("q_table_", "bin_width_", "action_unit_", "lead_time_", "n_series_")}
+    table = agent.order_table()
+    kpi = agent.simulate(demand, initial_on_hand=5.0)
+    _interrupt_training(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        agent.fit(10.0 * demand, 3)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(agent, name), value, err_msg=name)
+    np.testing.assert_array_equal(agent.order_table(), table)
+    again = agent.simulate(demand, initial_on_hand=5.0)
+    for name in inv.KPIS:
+        np.testing.assert_array_equal(again[name], kpi[name], err_msg=name)

@@ -141,8 +141,8 @@ class QLearningReplenisher(BaseEstimator):
             panel.check_number(name, getattr(self, name), 0.0)
         panel.check_int("random_state", self.random_state, minimum=0)
 
-    def _state(self, xp: Any, position: Any) -> Any:
-        return xp.astype(xp.clip(xp.floor(position / self.bin_width_), 0, self.n_states - 1), xp.int64)
+    def _state(self, xp: Any, position: Any, width: Any) -> Any:
+        return xp.astype(xp.clip(xp.floor(position / width), 0, self.n_states - 1), xp.int64)
 
     def fit(self, demand: Any, lead_time: Any) -> "QLearningReplenisher":
         """Train on ``(n, T)`` daily demand history with per-series ``lead_time`` (whole days >= 0).
@@ -171,14 +171,15 @@ class QLearningReplenisher(BaseEstimator):
         period = xp.astype(lead + 1, xp.float64)
         top = mu * period + 3.0 * sd * xp.sqrt(period)
         high_day = mu + 3.0 * sd
-        self.bin_width_ = xp.where(top > 0, self.state_span * top / self.n_states, 1.0)
-        self.action_unit_ = xp.where(high_day > 0, self.order_span * high_day / (self.n_actions - 1), 0.0)
-        self.lead_time_ = lead
-        self.n_series_ = n
-        self.q_table_ = self._train(xp, d, lead)
+        width = xp.where(top > 0, self.state_span * top / self.n_states, 1.0)
+        unit = xp.where(high_day > 0, self.order_span * high_day / (self.n_actions - 1), 0.0)
+        q = self._train(xp, d, lead, width, unit)
+        # set together once training is done: an interrupted (re)fit leaves the agent as it was
+        self.bin_width_, self.action_unit_, self.lead_time_, self.n_series_ = width, unit, lead, n
+        self.q_table_ = q
         return self
 
-    def _train(self, xp: Any, d: Any, lead: Any) -> Any:
+    def _train(self, xp: Any, d: Any, lead: Any, width: Any, unit: Any) -> Any:
         n, T = d.shape
         q = xp.zeros((n, self.n_states, self.n_actions), dtype=xp.float64)
         rng = np.random.default_rng(self.random_state)
@@ -197,19 +198,19 @@ class QLearningReplenisher(BaseEstimator):
             path = xp.permute_dims(xp.take_along_axis(d, idx, axis=1), (1, 0))
             explore = xp.asarray(rng.random((days, n)) < epsilon)
             random_action = xp.asarray(rng.integers(0, self.n_actions, size=(days, n)))
-            on_hand = xp.asarray(rng.random(n)) * self.bin_width_ * self.n_states
+            on_hand = xp.asarray(rng.random(n)) * width * self.n_states
             stock = StockState(xp, lead, on_hand, self.backorders, self.holding_cost, self.shortage_cost,
                                self.ordering_cost)
-            state = self._state(xp, stock.position())
+            state = self._state(xp, stock.position(), width)
             for t in range(days):
                 stock.receive(t)
                 greedy = xp.argmax(q[rows, state], axis=1)
                 action = xp.where(explore[t], random_action[t], greedy)
-                quantity = xp.astype(action, xp.float64) * self.action_unit_
+                quantity = xp.astype(action, xp.float64) * unit
                 stock.place(t, quantity, quantity > 0)
                 _, _, holding, shortage = stock.serve(path[t])
                 reward = -(holding + shortage + self.ordering_cost * xp.astype(quantity > 0, xp.float64))
-                nxt = self._state(xp, stock.position())
+                nxt = self._state(xp, stock.position(), width)
                 target = reward + self.discount * xp.max(q[rows, nxt], axis=1)
                 q[rows, state, action] += self.learning_rate * (target - q[rows, state, action])
                 state = nxt
