@@ -182,3 +182,117 @@ def test_negative_promised_days_are_refused_naming_the_shipment():
         late_risk(model, _shipments([1, 2, 3], [1.0, -1.0, 2.0]))
     with pytest.raises(DataValidationError, match=r"column 'actual_days'.*negative.*\(100,\)"):
         DeliveryTimeModel().fit(_shipments([-1, 2, 3], [1, 1, 1]))
+
+
+# --------------------------------------------------------------------------- mutation survivors (issue 19)
+
+
+def test_default_calibration_has_ten_uniform_bins_like_scikit_learn():
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0, 1, 400)
+    p = p[np.abs(p * 10 - np.round(p * 10)) > 1e-6]  # no value on a bin edge (sklearn puts edges left, we right)
+    p = np.concatenate([p, [0.0, 0.095]])  # one bin of width 0.1, two of width 1/11
+    late = rng.uniform(0, 1, p.size) < p
+    late[:2] = [False, True]
+    observed, predicted = calibration_curve(late, p, n_bins=10, strategy="uniform")
+    table = evaluate_late_risk(late, p)["calibration"]  # n_bins left at its default
+    np.testing.assert_allclose(table["observed"], observed)
+    np.testing.assert_allclose(table["predicted"], predicted)
+    counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
+    assert table["count"].tolist() == counts[counts > 0].tolist()
+
+
+def test_a_column_vector_of_probabilities_is_read_as_one_per_outcome():
+    late = np.array([False, True, True, False, True])
+    p = np.array([0.1, 0.7, 0.4, 0.3, 0.9])
+    flat = evaluate_late_risk(late, p, n_bins=3)
+    column = evaluate_late_risk(late.reshape(-1, 1), p.reshape(-1, 1), n_bins=3)  # e.g. predict_proba[:, [1]]
+    assert column["roc_auc"] == pytest.approx(roc_auc_score(late, p))
+    pd.testing.assert_frame_equal(column["calibration"], flat["calibration"])
+
+
+def test_outcomes_and_probabilities_that_are_not_numbers_are_refused_naming_the_parameter():
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': expected numbers without missing values, "
+                                                  r"got 'ndarray'$"):
+        evaluate_late_risk(np.array(["yes", "no"]), np.array([0.1, 0.2]))
+    # an object column with a None is a missing probability, counted like NaN (not an internal TypeError)
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': 1 values are NaN or outside"):
+        evaluate_late_risk(np.array([0, 1, 0, 1]), np.array([0.2, None, 0.5, 0.5], dtype=object))
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': outcomes must be true/false"):
+        evaluate_late_risk(pd.Series([True, None, False, True], dtype=object), np.full(4, 0.5))
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': expected an array or Series, "
+                                                  r"got 'str'$"):
+        evaluate_late_risk(np.array([0, 1]), "0.5")
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': needs both late and on-time shipments "
+                                                  r"to evaluate$"):
+        evaluate_late_risk(np.ones(3, bool), np.full(3, 0.5))
+
+
+def test_late_risk_refuses_another_estimator_naming_the_parameter_and_its_type():
+    from sklearn.linear_model import LinearRegression as SkOLS
+
+    with pytest.raises(DataValidationError, match=r"^parameter 'model': expected a DeliveryTimeModel, "
+                                                  r"got 'LinearRegression'$"):
+        late_risk(SkOLS(), _shipments([1, 2], [1, 1]))
+
+
+def test_errors_say_what_the_values_are_needed_for():
+    model = _constant_model([1, 2, 3], "normal")
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    with pytest.raises(DataValidationError, match=r"^parameter 'distribution': unknown value, got 'gamma'"):
+        DeliveryTimeModel(distribution="gamma").fit(frame)
+    with pytest.raises(DataValidationError, match=r"^column 'actual_days': missing \(needed to fit the "
+                                                  r"delivery-time model\)"):
+        DeliveryTimeModel().fit(frame.drop(columns="actual_days"))
+    with pytest.raises(DataValidationError, match=r"^column 'distance_km': missing \(needed to predict delivery "
+                                                  r"days\)"):
+        model.predict(frame.drop(columns="distance_km"))
+    with pytest.raises(DataValidationError, match=r"^column 'promised_days': missing \(needed for late risk\)"):
+        late_risk(model, frame.drop(columns="promised_days"))
+
+
+def test_predictions_and_risks_keep_the_shipments_index():
+    frame = _shipments([1, 2, 3, 5], [1, 2, 2, 3]).set_index(pd.Index([40, 10, 30, 20], name="order"))
+    model = DeliveryTimeModel().fit(frame)
+    for out in (model.predict(frame), late_risk(model, frame)):
+        assert out.index.equals(frame.index)
+
+
+def test_feature_names_in_follow_scikit_learns_convention():
+    from sklearn.linear_model import LinearRegression as SkOLS
+
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    reference = SkOLS().fit(frame[["distance_km", "weight_kg"]], frame["actual_days"]).feature_names_in_
+    assert DeliveryTimeModel().fit(frame).feature_names_in_.dtype == reference.dtype  # object, not fixed-width str
+
+
+def test_a_model_whose_fit_failed_is_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    model = DeliveryTimeModel(estimator=DummyRegressor(strategy="constant"))  # no constant: its fit raises
+    with pytest.raises((TypeError, ValueError), match="[Cc]onstant"):  # sklearn's own error
+        model.fit(frame)
+    for call in (model.predict, model.late_probability):
+        with pytest.raises(NotFittedError):
+            call(frame)
+
+
+def test_volume_keys_count_the_daily_volume_within_each_key():
+    rng = np.random.default_rng(3)
+    days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 10, 80), unit="D")
+    frame = pd.DataFrame({"shipment_id": np.arange(80), "carrier": rng.choice(["A", "B"], 80), "zone": 1,
+                          "distance_km": rng.uniform(1, 50, 80), "weight_kg": rng.uniform(0.1, 3, 80),
+                          "warehouse": np.where(np.arange(80) < 60, "big", "small"), "ship_date": days})
+    size = frame.groupby(["warehouse", "ship_date"])["shipment_id"].transform("size")
+    per_day = frame.groupby(["warehouse", "ship_date"]).size()
+    ratio = size / frame["warehouse"].map(per_day.groupby(level="warehouse").mean())  # pandas reference
+    frame["actual_days"] = np.round(1 + 2 * ratio + rng.normal(0, 0.3, 80))
+    given = frame.assign(weekday=frame["ship_date"].dt.weekday, volume_ratio=ratio)
+    reference = DeliveryTimeModel().fit(given).predict(given).to_numpy()
+    keyed = DeliveryTimeModel(volume_keys="warehouse").fit(frame)
+    np.testing.assert_allclose(keyed.predict(frame).to_numpy(), reference)
+    unkeyed = DeliveryTimeModel().fit(frame).predict(frame).to_numpy()
+    assert np.abs(unkeyed - reference).max() > 0.1  # the keys matter on this data
