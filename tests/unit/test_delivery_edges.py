@@ -296,3 +296,24 @@ def test_volume_keys_count_the_daily_volume_within_each_key():
     np.testing.assert_allclose(keyed.predict(frame).to_numpy(), reference)
     unkeyed = DeliveryTimeModel().fit(frame).predict(frame).to_numpy()
     assert np.abs(unkeyed - reference).max() > 0.1  # the keys matter on this data
+
+
+def test_unseen_lanes_name_the_levels_and_the_shipments():
+    model = _constant_model([1, 2, 3], "normal")
+    frame = _shipments([1, 2, 3], [1, 1, 1]).assign(carrier=["A", "Z", "Q"])
+    with pytest.raises(DataValidationError, match=r"^column 'carrier': levels not seen in training: \['Q', 'Z'\] "
+                                                  r"\(the model has \['A'\]\) \(2 offending rows; "
+                                                  r"e\.g\. \[\(101,\), \(102,\)\]\)$"):
+        model.predict(frame)
+
+
+def test_predict_refuses_what_is_not_an_in_memory_frame_naming_shipments():
+    import dask.dataframe as dd
+
+    model = _constant_model([1, 2, 3], "normal")
+    with pytest.raises(DataValidationError, match=r"^parameter 'shipments': expected an in-memory pandas or cuDF "
+                                                  r"DataFrame, got a list$"):
+        model.predict([1, 2])
+    lazy = dd.from_pandas(_shipments([1, 2, 3], [1, 1, 1]), npartitions=1)  # drivers given: no delivery_features
+    with pytest.raises(DataValidationError, match=r"^parameter 'shipments': .*call \.compute\(\) first"):
+        model.predict(lazy)
