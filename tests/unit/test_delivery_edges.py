@@ -251,6 +251,11 @@ def test_errors_say_what_the_values_are_needed_for():
         model.predict(frame.drop(columns="distance_km"))
     with pytest.raises(DataValidationError, match=r"^column 'promised_days': missing \(needed for late risk\)"):
         late_risk(model, frame.drop(columns="promised_days"))
+    empty = frame.iloc[:0]  # drivers given: the model's own checks, not delivery_features', see the frame
+    for call, purpose in ((DeliveryTimeModel().fit, "to fit the delivery-time model"),
+                          (model.predict, "to predict delivery days"), (model.late_probability, "for late risk")):
+        with pytest.raises(DataValidationError, match=rf"^the frame is empty \(nothing {purpose}\)$"):
+            call(empty)
 
 
 def test_predictions_and_risks_keep_the_shipments_index():
