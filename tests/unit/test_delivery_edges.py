@@ -312,13 +312,85 @@ def test_unseen_lanes_name_the_levels_and_the_shipments():
         model.predict(frame)
 
 
-def test_predict_refuses_what_is_not_an_in_memory_frame_naming_shipments():
+def test_fit_and_predict_refuse_what_is_not_an_in_memory_frame_naming_shipments():
     import dask.dataframe as dd
 
     model = _constant_model([1, 2, 3], "normal")
-    with pytest.raises(DataValidationError, match=r"^parameter 'shipments': expected an in-memory pandas or cuDF "
-                                                  r"DataFrame, got a list$"):
-        model.predict([1, 2])
     lazy = dd.from_pandas(_shipments([1, 2, 3], [1, 1, 1]), npartitions=1)  # drivers given: no delivery_features
-    with pytest.raises(DataValidationError, match=r"^parameter 'shipments': .*call \.compute\(\) first"):
-        model.predict(lazy)
+    for method in (DeliveryTimeModel().fit, model.predict, model.late_probability):
+        with pytest.raises(DataValidationError, match=r"^parameter 'shipments': expected an in-memory pandas or "
+                                                      r"cuDF DataFrame, got a list$"):
+            method([1, 2])
+        with pytest.raises(DataValidationError, match=r"^parameter 'shipments': .*call \.compute\(\) first"):
+            method(lazy)
+
+
+_PURPOSES = {"fit": ("actual_days", "to fit the delivery-time model"),
+             "predict": (None, "to predict delivery days"), "late_probability": ("promised_days", "for late risk")}
+
+
+@pytest.mark.parametrize("call", sorted(_PURPOSES))
+def test_every_check_on_given_drivers_names_the_column_the_purpose_and_the_shipment(call):
+    days_col, purpose = _PURPOSES[call]
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    model = _constant_model([1, 2, 3], "normal")
+    method = DeliveryTimeModel().fit if call == "fit" else getattr(model, call)
+    shipment = r" \(1 offending rows; e\.g\. \[\(101,\)\]\)"
+    bad = [(frame.assign(volume_ratio=["a", "b", "c"]), rf"column 'volume_ratio': must be numeric.* \(needed {purpose}\)"),
+           (frame.assign(distance_km=[1.0, -1.0, 2.0]), rf"column 'distance_km': negative values \(needed {purpose}\)"
+                                                        rf"{shipment}$"),
+           (frame.assign(zone=[1, None, 2]), rf"column 'zone': missing values \(needed {purpose}\){shipment}$")]
+    if days_col:
+        bad += [(frame.assign(**{days_col: ["a", "b", "c"]}), rf"column '{days_col}': must be numeric.* \(needed {purpose}\)"),
+                (frame.assign(**{days_col: [1.0, np.inf, 1.0]}), rf"column '{days_col}': infinite values \(needed "
+                                                                  rf"{purpose}\).*{shipment}$"),
+                (frame.assign(**{days_col: [1.0, -2.0, 1.0]}), rf"column '{days_col}': negative values \(needed "
+                                                                rf"{purpose}\){shipment}$")]
+    for shipments, message in bad:
+        with pytest.raises(DataValidationError, match="^" + message):
+            method(shipments)
+
+
+# --------------------------------------------------------------------------- delivery_features at the edges
+
+
+def _dated(dates, **columns):
+    n = len(dates)
+    base = {"shipment_id": 7 + np.arange(n), "carrier": "A", "zone": 1, "distance_km": 10.0, "weight_kg": 1.0,
+            "ship_date": pd.to_datetime(dates, format="ISO8601")}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_shipments_at_other_times_of_one_day_share_its_volume_and_weekday():
+    # a real bug fixed here: the day was the exact timestamp, so 09:00 and 17:30 counted as two days of one shipment
+    frame = _dated(["2024-01-01 09:00", "2024-01-01 17:30", "2024-01-02 08:00", "1969-12-31 23:59",
+                    "1969-12-31 00:01", "1900-01-01 12:00"])
+    out = delivery_features(frame)
+    day = frame["ship_date"].dt.normalize()  # pandas reference: count per calendar day
+    daily = frame.groupby(day)["shipment_id"].transform("size")
+    np.testing.assert_array_equal(out["daily_volume"].to_numpy(), daily.to_numpy(float))
+    np.testing.assert_allclose(out["volume_ratio"].to_numpy(), daily / frame.groupby(day).size().mean())
+    np.testing.assert_array_equal(out["weekday"].to_numpy(), frame["ship_date"].dt.weekday.to_numpy())
+    assert out["weekday"].dtype.kind == "i"  # whole weekdays, as documented
+    assert out["daily_volume"].tolist() == [2.0, 2.0, 1.0, 2.0, 2.0, 1.0]
+
+
+def test_delivery_features_errors_name_the_parameter_the_column_the_purpose_and_the_shipment():
+    import dask.dataframe as dd
+
+    frame = _dated(["2024-01-01", "2024-01-02", "2024-01-02"])
+    shipment = r" \(1 offending rows; e\.g\. \[\(8,\)\]\)$"
+    cases = [([1], {}, r"parameter 'shipments': expected an in-memory pandas or cuDF DataFrame, got a list$"),
+             (dd.from_pandas(frame, npartitions=1), {}, r"parameter 'shipments': .*call \.compute\(\) first"),
+             (frame, {"volume_keys": 5}, r"parameter 'volume_keys': expected a column name"),
+             (frame.drop(columns="zone"), {}, r"column 'zone': missing \(needed for delivery features\); available"),
+             (frame.iloc[:0], {}, r"the frame is empty \(nothing for delivery features\)$"),
+             (frame.assign(weight_kg=["a", "b", "c"]), {}, r"column 'weight_kg': must be numeric.* \(needed for "
+                                                           r"delivery features\)"),
+             (frame.assign(weight_kg=[1.0, -1.0, 1.0]), {}, rf"column 'weight_kg': negative values \(needed for "
+                                                            rf"delivery features\){shipment}"),
+             (frame.assign(zone=[1, None, 1]), {}, rf"column 'zone': missing values \(needed for delivery "
+                                                   rf"features\){shipment}")]
+    for shipments, kwargs, message in cases:
+        with pytest.raises(DataValidationError, match="^" + message):
+            delivery_features(shipments, **kwargs)
