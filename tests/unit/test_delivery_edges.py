@@ -394,3 +394,12 @@ def test_delivery_features_errors_name_the_parameter_the_column_the_purpose_and_
     for shipments, kwargs, message in cases:
         with pytest.raises(DataValidationError, match="^" + message):
             delivery_features(shipments, **kwargs)
+
+
+def test_the_models_id_column_names_shipments_when_the_drivers_are_computed():
+    frame = _dated(["2024-01-01", "2024-01-02", "2024-01-02"]).rename(columns={"shipment_id": "order"})
+    frame["actual_days"] = [1.0, 2.0, 3.0]
+    model = DeliveryTimeModel(id_col="order").fit(frame)
+    with pytest.raises(DataValidationError, match=r"^column 'distance_km': negative values \(needed for delivery "
+                                                  r"features\) \(1 offending rows; e\.g\. \[\(8,\)\]\)$"):
+        model.predict(frame.assign(distance_km=[1.0, -1.0, 1.0]))
