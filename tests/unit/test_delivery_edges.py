@@ -182,3 +182,224 @@ def test_negative_promised_days_are_refused_naming_the_shipment():
         late_risk(model, _shipments([1, 2, 3], [1.0, -1.0, 2.0]))
     with pytest.raises(DataValidationError, match=r"column 'actual_days'.*negative.*\(100,\)"):
         DeliveryTimeModel().fit(_shipments([-1, 2, 3], [1, 1, 1]))
+
+
+# --------------------------------------------------------------------------- mutation survivors (issue 19)
+
+
+def test_default_calibration_has_ten_uniform_bins_like_scikit_learn():
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0, 1, 400)
+    p = p[np.abs(p * 10 - np.round(p * 10)) > 1e-6]  # no value on a bin edge (sklearn puts edges left, we right)
+    p = np.concatenate([p, [0.0, 0.095]])  # one bin of width 0.1, two of width 1/11
+    late = rng.uniform(0, 1, p.size) < p
+    late[:2] = [False, True]
+    observed, predicted = calibration_curve(late, p, n_bins=10, strategy="uniform")
+    table = evaluate_late_risk(late, p)["calibration"]  # n_bins left at its default
+    np.testing.assert_allclose(table["observed"], observed)
+    np.testing.assert_allclose(table["predicted"], predicted)
+    counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
+    assert table["count"].tolist() == counts[counts > 0].tolist()
+
+
+def test_a_column_vector_of_probabilities_is_read_as_one_per_outcome():
+    late = np.array([False, True, True, False, True])
+    p = np.array([0.1, 0.7, 0.4, 0.3, 0.9])
+    flat = evaluate_late_risk(late, p, n_bins=3)
+    column = evaluate_late_risk(late.reshape(-1, 1), p.reshape(-1, 1), n_bins=3)  # e.g. predict_proba[:, [1]]
+    assert column["roc_auc"] == pytest.approx(roc_auc_score(late, p))
+    pd.testing.assert_frame_equal(column["calibration"], flat["calibration"])
+
+
+def test_outcomes_and_probabilities_that_are_not_numbers_are_refused_naming_the_parameter():
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': expected numbers without missing values, "
+                                                  r"got 'ndarray'$"):
+        evaluate_late_risk(np.array(["yes", "no"]), np.array([0.1, 0.2]))
+    # an object column with a None is a missing probability, counted like NaN (not an internal TypeError)
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': 1 values are NaN or outside"):
+        evaluate_late_risk(np.array([0, 1, 0, 1]), np.array([0.2, None, 0.5, 0.5], dtype=object))
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': outcomes must be true/false"):
+        evaluate_late_risk(pd.Series([True, None, False, True], dtype=object), np.full(4, 0.5))
+    with pytest.raises(DataValidationError, match=r"^parameter 'probability': expected an array or Series, "
+                                                  r"got 'str'$"):
+        evaluate_late_risk(np.array([0, 1]), "0.5")
+    with pytest.raises(DataValidationError, match=r"^parameter 'late': needs both late and on-time shipments "
+                                                  r"to evaluate$"):
+        evaluate_late_risk(np.ones(3, bool), np.full(3, 0.5))
+
+
+def test_late_risk_refuses_another_estimator_naming_the_parameter_and_its_type():
+    from sklearn.linear_model import LinearRegression as SkOLS
+
+    with pytest.raises(DataValidationError, match=r"^parameter 'model': expected a DeliveryTimeModel, "
+                                                  r"got 'LinearRegression'$"):
+        late_risk(SkOLS(), _shipments([1, 2], [1, 1]))
+
+
+def test_errors_say_what_the_values_are_needed_for():
+    model = _constant_model([1, 2, 3], "normal")
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    with pytest.raises(DataValidationError, match=r"^parameter 'distribution': unknown value, got 'gamma'"):
+        DeliveryTimeModel(distribution="gamma").fit(frame)
+    with pytest.raises(DataValidationError, match=r"^column 'actual_days': missing \(needed to fit the "
+                                                  r"delivery-time model\)"):
+        DeliveryTimeModel().fit(frame.drop(columns="actual_days"))
+    with pytest.raises(DataValidationError, match=r"^column 'distance_km': missing \(needed to predict delivery "
+                                                  r"days\)"):
+        model.predict(frame.drop(columns="distance_km"))
+    with pytest.raises(DataValidationError, match=r"^column 'promised_days': missing \(needed for late risk\)"):
+        late_risk(model, frame.drop(columns="promised_days"))
+    empty = frame.iloc[:0]  # drivers given: the model's own checks, not delivery_features', see the frame
+    for call, purpose in ((DeliveryTimeModel().fit, "to fit the delivery-time model"),
+                          (model.predict, "to predict delivery days"), (model.late_probability, "for late risk")):
+        with pytest.raises(DataValidationError, match=rf"^the frame is empty \(nothing {purpose}\)$"):
+            call(empty)
+
+
+def test_predictions_and_risks_keep_the_shipments_index():
+    frame = _shipments([1, 2, 3, 5], [1, 2, 2, 3]).set_index(pd.Index([40, 10, 30, 20], name="order"))
+    model = DeliveryTimeModel().fit(frame)
+    for out in (model.predict(frame), late_risk(model, frame)):
+        assert out.index.equals(frame.index)
+
+
+def test_feature_names_in_follow_scikit_learns_convention():
+    from sklearn.linear_model import LinearRegression as SkOLS
+
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    reference = SkOLS().fit(frame[["distance_km", "weight_kg"]], frame["actual_days"]).feature_names_in_
+    assert DeliveryTimeModel().fit(frame).feature_names_in_.dtype == reference.dtype  # object, not fixed-width str
+
+
+def test_a_model_whose_fit_failed_is_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    model = DeliveryTimeModel(estimator=DummyRegressor(strategy="constant"))  # no constant: its fit raises
+    with pytest.raises((TypeError, ValueError), match="[Cc]onstant"):  # sklearn's own error
+        model.fit(frame)
+    for call in (model.predict, model.late_probability):
+        with pytest.raises(NotFittedError):
+            call(frame)
+
+
+def test_volume_keys_count_the_daily_volume_within_each_key():
+    rng = np.random.default_rng(3)
+    days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 10, 80), unit="D")
+    frame = pd.DataFrame({"shipment_id": np.arange(80), "carrier": rng.choice(["A", "B"], 80), "zone": 1,
+                          "distance_km": rng.uniform(1, 50, 80), "weight_kg": rng.uniform(0.1, 3, 80),
+                          "warehouse": np.where(np.arange(80) < 60, "big", "small"), "ship_date": days})
+    size = frame.groupby(["warehouse", "ship_date"])["shipment_id"].transform("size")
+    per_day = frame.groupby(["warehouse", "ship_date"]).size()
+    ratio = size / frame["warehouse"].map(per_day.groupby(level="warehouse").mean())  # pandas reference
+    frame["actual_days"] = np.round(1 + 2 * ratio + rng.normal(0, 0.3, 80))
+    given = frame.assign(weekday=frame["ship_date"].dt.weekday, volume_ratio=ratio)
+    reference = DeliveryTimeModel().fit(given).predict(given).to_numpy()
+    keyed = DeliveryTimeModel(volume_keys="warehouse").fit(frame)
+    np.testing.assert_allclose(keyed.predict(frame).to_numpy(), reference)
+    unkeyed = DeliveryTimeModel().fit(frame).predict(frame).to_numpy()
+    assert np.abs(unkeyed - reference).max() > 0.1  # the keys matter on this data
+
+
+def test_unseen_lanes_name_the_levels_and_the_shipments():
+    model = _constant_model([1, 2, 3], "normal")
+    frame = _shipments([1, 2, 3], [1, 1, 1]).assign(carrier=["A", "Z", "Q"])
+    with pytest.raises(DataValidationError, match=r"^column 'carrier': levels not seen in training: \['Q', 'Z'\] "
+                                                  r"\(the model has \['A'\]\) \(2 offending rows; "
+                                                  r"e\.g\. \[\(101,\), \(102,\)\]\)$"):
+        model.predict(frame)
+
+
+def test_fit_and_predict_refuse_what_is_not_an_in_memory_frame_naming_shipments():
+    import dask.dataframe as dd
+
+    model = _constant_model([1, 2, 3], "normal")
+    lazy = dd.from_pandas(_shipments([1, 2, 3], [1, 1, 1]), npartitions=1)  # drivers given: no delivery_features
+    for method in (DeliveryTimeModel().fit, model.predict, model.late_probability):
+        with pytest.raises(DataValidationError, match=r"^parameter 'shipments': expected an in-memory pandas or "
+                                                      r"cuDF DataFrame, got a list$"):
+            method([1, 2])
+        with pytest.raises(DataValidationError, match=r"^parameter 'shipments': .*call \.compute\(\) first"):
+            method(lazy)
+
+
+_PURPOSES = {"fit": ("actual_days", "to fit the delivery-time model"),
+             "predict": (None, "to predict delivery days"), "late_probability": ("promised_days", "for late risk")}
+
+
+@pytest.mark.parametrize("call", sorted(_PURPOSES))
+def test_every_check_on_given_drivers_names_the_column_the_purpose_and_the_shipment(call):
+    days_col, purpose = _PURPOSES[call]
+    frame = _shipments([1, 2, 3], [1, 1, 1])
+    model = _constant_model([1, 2, 3], "normal")
+    method = DeliveryTimeModel().fit if call == "fit" else getattr(model, call)
+    shipment = r" \(1 offending rows; e\.g\. \[\(101,\)\]\)"
+    bad = [(frame.assign(volume_ratio=["a", "b", "c"]), rf"column 'volume_ratio': must be numeric.* \(needed {purpose}\)"),
+           (frame.assign(distance_km=[1.0, -1.0, 2.0]), rf"column 'distance_km': negative values \(needed {purpose}\)"
+                                                        rf"{shipment}$"),
+           (frame.assign(zone=[1, None, 2]), rf"column 'zone': missing values \(needed {purpose}\){shipment}$")]
+    if days_col:
+        bad += [(frame.assign(**{days_col: ["a", "b", "c"]}), rf"column '{days_col}': must be numeric.* \(needed {purpose}\)"),
+                (frame.assign(**{days_col: [1.0, np.inf, 1.0]}), rf"column '{days_col}': infinite values \(needed "
+                                                                  rf"{purpose}\).*{shipment}$"),
+                (frame.assign(**{days_col: [1.0, -2.0, 1.0]}), rf"column '{days_col}': negative values \(needed "
+                                                                rf"{purpose}\){shipment}$")]
+    for shipments, message in bad:
+        with pytest.raises(DataValidationError, match="^" + message):
+            method(shipments)
+
+
+# --------------------------------------------------------------------------- delivery_features at the edges
+
+
+def _dated(dates, **columns):
+    n = len(dates)
+    base = {"shipment_id": 7 + np.arange(n), "carrier": "A", "zone": 1, "distance_km": 10.0, "weight_kg": 1.0,
+            "ship_date": pd.to_datetime(dates, format="ISO8601")}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_shipments_at_other_times_of_one_day_share_its_volume_and_weekday():
+    # a real bug fixed here: the day was the exact timestamp, so 09:00 and 17:30 counted as two days of one shipment
+    frame = _dated(["2024-01-01 09:00", "2024-01-01 17:30", "2024-01-02 08:00", "1969-12-31 23:59",
+                    "1969-12-31 00:01", "1900-01-01 12:00"])
+    out = delivery_features(frame)
+    day = frame["ship_date"].dt.normalize()  # pandas reference: count per calendar day
+    daily = frame.groupby(day)["shipment_id"].transform("size")
+    np.testing.assert_array_equal(out["daily_volume"].to_numpy(), daily.to_numpy(float))
+    np.testing.assert_allclose(out["volume_ratio"].to_numpy(), daily / frame.groupby(day).size().mean())
+    np.testing.assert_array_equal(out["weekday"].to_numpy(), frame["ship_date"].dt.weekday.to_numpy())
+    assert out["weekday"].dtype.kind == "i"  # whole weekdays, as documented
+    assert out["daily_volume"].tolist() == [2.0, 2.0, 1.0, 2.0, 2.0, 1.0]
+
+
+def test_delivery_features_errors_name_the_parameter_the_column_the_purpose_and_the_shipment():
+    import dask.dataframe as dd
+
+    frame = _dated(["2024-01-01", "2024-01-02", "2024-01-02"])
+    shipment = r" \(1 offending rows; e\.g\. \[\(8,\)\]\)$"
+    cases = [([1], {}, r"parameter 'shipments': expected an in-memory pandas or cuDF DataFrame, got a list$"),
+             (dd.from_pandas(frame, npartitions=1), {}, r"parameter 'shipments': .*call \.compute\(\) first"),
+             (frame, {"volume_keys": 5}, r"parameter 'volume_keys': expected a column name"),
+             (frame.drop(columns="zone"), {}, r"column 'zone': missing \(needed for delivery features\); available"),
+             (frame.iloc[:0], {}, r"the frame is empty \(nothing for delivery features\)$"),
+             (frame.assign(weight_kg=["a", "b", "c"]), {}, r"column 'weight_kg': must be numeric.* \(needed for "
+                                                           r"delivery features\)"),
+             (frame.assign(weight_kg=[1.0, -1.0, 1.0]), {}, rf"column 'weight_kg': negative values \(needed for "
+                                                            rf"delivery features\){shipment}"),
+             (frame.assign(zone=[1, None, 1]), {}, rf"column 'zone': missing values \(needed for delivery "
+                                                   rf"features\){shipment}")]
+    for shipments, kwargs, message in cases:
+        with pytest.raises(DataValidationError, match="^" + message):
+            delivery_features(shipments, **kwargs)
+
+
+def test_the_models_id_column_names_shipments_when_the_drivers_are_computed():
+    frame = _dated(["2024-01-01", "2024-01-02", "2024-01-02"]).rename(columns={"shipment_id": "order"})
+    frame["actual_days"] = [1.0, 2.0, 3.0]
+    model = DeliveryTimeModel(id_col="order").fit(frame)
+    with pytest.raises(DataValidationError, match=r"^column 'distance_km': negative values \(needed for delivery "
+                                                  r"features\) \(1 offending rows; e\.g\. \[\(8,\)\]\)$"):
+        model.predict(frame.assign(distance_km=[1.0, -1.0, 1.0]))

@@ -118,10 +118,10 @@ def delivery_features(
     layout = panel.SeriesLayout.from_frame(shipments, keys or None, time_col, unique=False)
     xp = layout.xp
     n = layout.n
-    t = layout.time
+    day = layout.time // _NS_PER_DAY  # calendar day: shipments at other times of one day share its volume
     new_day = xp.ones(n, dtype=xp.bool)
     if n > 1:
-        new_day[1:] = (t[1:] != t[:-1]) | (layout.series_of_row[1:] != layout.series_of_row[:-1])
+        new_day[1:] = (day[1:] != day[:-1]) | (layout.series_of_row[1:] != layout.series_of_row[:-1])
     day_starts = xp.concat([xp.astype(xp.nonzero(new_day)[0], xp.int64), xp.asarray([n], dtype=xp.int64)])
     day_length = day_starts[1:] - day_starts[:-1]
     day_of_row = xp.cumulative_sum(xp.astype(new_day, xp.int64)) - 1
@@ -129,7 +129,7 @@ def delivery_features(
     days_per_series = segment_sum(xp.astype(new_day, xp.float64), layout.bounds)
     mean_daily = xp.astype(layout.lengths, xp.float64) / days_per_series
     ratio = daily / xp.take(mean_daily, layout.series_of_row)
-    weekday = (t // _NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
     return panel.assign(shipments, {"weekday": layout.scatter(xp.astype(weekday, xp.int64)),
                                     "daily_volume": layout.scatter(daily), "volume_ratio": layout.scatter(ratio)})
 
