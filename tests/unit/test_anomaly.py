@@ -580,3 +580,23 @@ def test_detectors_take_huge_finite_values_and_refuse_each_non_finite_one():
             ECOD().fit(Y)
         with pytest.raises(DataValidationError, match=r"column '2'.*row 41"):
             ours.decision_function(Y)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda df: price_changes([1.0]),
+     r"^parameter 'sales': expected an in-memory pandas or cuDF DataFrame, got a list$"),
+    (lambda df: price_changes(df, promo_col="promo"), r"^column 'promo': missing \(needed by price_changes\)"),
+    (lambda df: price_changes(df, time_col="day"), r"^column 'day': missing \(needed by price_changes\)"),
+    (lambda df: price_changes(df.assign(promo="x"), promo_col="promo"),
+     r"^column 'promo': must be numeric or boolean, got dtype \w+ \(needed as a promotion flag \(booleans or 0/1\)\)"),
+    (lambda df: price_changes(df.assign(price=[1.0, np.inf, 2.0])),
+     r"^column 'price': infinite values \(needed by price_changes; NaN is treated as missing\)"),
+    (lambda df: price_changes(df, window=2, direction="BOTH"), None),  # choices are read case-insensitively
+])
+def test_price_changes_messages_name_the_input_and_what_it_is_needed_for(call, message):
+    df = pd.DataFrame({"sku": "a", "date": pd.date_range("2024-01-01", periods=3), "price": [1.0, 2.0, 3.0]})
+    if message is None:
+        assert call(df)["is_anomaly"].tolist() == [False, True, True]  # 2 vs 1 (+100 %), then 3 vs 1.5 (+100 %)
+        return
+    with pytest.raises(DataValidationError, match=message):
+        call(df)
