@@ -9,6 +9,10 @@ Design choices (where the issue is silent):
   per-group Python), on pandas or cuDF. Its non-finite policy is the metrics' one: NaN actuals
   or forecasts are missing (the pair is not scored; ``n`` counts scored pairs), ``inf`` is
   rejected naming the column and a few series keys.
+* MASE's scale is the mean absolute ``season``-lag difference of each series' history. With
+  ``freq`` the lag is taken on the calendar (a value and the one ``season`` steps earlier;
+  a missing period drops the pair), without it on rows, which assumes one row per period.
+  :func:`~toolkit.forecast.backtest` passes its forecaster's calendar.
 * Bad parameters (unknown metric or window kind, non-integer horizon...) raise
   :class:`~toolkit.errors.DataValidationError` naming the parameter and, for names, the
   valid choices.
