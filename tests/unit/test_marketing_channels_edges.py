@@ -383,7 +383,8 @@ def test_revenue_units_and_orders_are_float64_when_every_row_has_a_sale():
 def test_marketing_that_already_has_a_panel_column_is_refused(column):
     """A platform-reported revenue (or units, orders) column would clash with the computed one: named, not a KeyError."""
     mkt = _marketing("date", "channel").assign(**{column: 1.0})
-    with pytest.raises(DataValidationError, match=f"^column '{column}': already in marketing"):
+    with pytest.raises(DataValidationError, match=f"^column '{column}': already in marketing, but the channel panel "
+                                                  "computes it from the order lines; rename or drop it first"):
         mk.channel_panel(_orders("channel"), mkt)
 
 
