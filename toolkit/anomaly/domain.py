@@ -384,15 +384,15 @@ def price_changes(sales: Any, id_cols: str | Sequence[str] = "sku", time_col: st
     direction = panel.check_choice("direction", direction, ("both", "up", "down"))
     layout = panel.SeriesLayout.from_frame(sales, keys, time_col)
     xp = layout.xp
-    price = layout.gather(xp.astype(panel.values(sales, price_col), xp.float64))
-    promoted = xp.zeros(price.shape, dtype=bool)
+    price = layout.gather(panel.values(sales, price_col))  # float64, NaN where missing
+    promoted = xp.zeros(price.shape, dtype=xp.bool)
     if promo_col is not None:
-        flag = xp.astype(panel.values(sales, promo_col), xp.float64)
+        flag = panel.values(sales, promo_col)
         promoted = layout.gather(~xp.isnan(flag) & (flag != 0))
     lo, hi = window_edges(layout.row_starts, window, shift=1)
     reference = rolling_quantile(xp.where(promoted, xp.nan, price), lo, hi, 0.5, min_periods=max(1, window // 2))
     change = price / xp.where(reference > 0, reference, xp.nan) - 1.0
-    moved = {"both": xp.abs(change), "up": xp.maximum(change, 0.0), "down": xp.maximum(-change, 0.0)}[direction]
+    moved = xp.abs(change) if direction == "both" else xp.maximum(change if direction == "up" else -change, 0.0)
     score = xp.where(promoted & ~xp.isnan(moved), 0.0, moved / min_change)
     flagged = ~xp.isnan(score) & (score >= 1.0)
     return panel.assign(sales, {"reference_price": layout.scatter(reference), "price_change": layout.scatter(change),
