@@ -133,5 +133,26 @@ def test_dispatch_on_host_objects():
 
 def test_to_device_without_gpu_raises(fresh_detection):
     fresh_detection.setattr(backend, "_nvml_device_count", lambda: 0)
-    with pytest.raises(BackendUnavailableError):
+    with pytest.raises(BackendUnavailableError, match="^to_device needs a usable GPU and none was found$"):
         backend.to_device(np.ones(2))
+
+
+def test_to_device_routes_each_host_kind_to_its_gpu_library(fresh_detection):
+    """With a GPU detected (faked) and the GPU libraries faked: numpy goes to cupy.asarray, pandas to
+    cudf.from_pandas, a Dask frame to its own to_backend("cudf") (Dask's name of the cuDF backend, lazy)."""
+    calls = []
+    fake_cupy, fake_cudf = types.ModuleType("cupy"), types.ModuleType("cudf")
+    fake_cupy.asarray = lambda obj: calls.append(("cupy.asarray", obj)) or "on device"
+    fake_cudf.from_pandas = lambda obj: calls.append(("cudf.from_pandas", obj)) or "on device"
+    fresh_detection.setitem(sys.modules, "cupy", fake_cupy)
+    fresh_detection.setitem(sys.modules, "cudf", fake_cudf)
+    fresh_detection.setattr(backend, "_nvml_device_count", lambda: 1)
+    fresh_detection.setattr(backend, "_probe_allocation", lambda: True)
+    ddf = dd.from_pandas(pd.DataFrame({"a": [1.0, 2.0]}), npartitions=1)
+    fresh_detection.setattr(type(ddf), "to_backend", lambda self, name: calls.append(("to_backend", name)) or "lazy")
+    x, df = np.ones(2), pd.DataFrame({"a": [1.0]})
+    assert backend.to_device(x) == backend.to_device(df) == "on device"
+    assert backend.to_device(ddf) == "lazy"
+    assert calls[0][0] == "cupy.asarray" and calls[0][1] is x
+    assert calls[1][0] == "cudf.from_pandas" and calls[1][1] is df
+    assert calls[2] == ("to_backend", "cudf")

