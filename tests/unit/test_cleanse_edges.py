@@ -537,3 +537,19 @@ def test_global_outlier_bounds_of_an_empty_dask_frame_cover_every_column(action)
     want = ["a", "b", "a_outlier", "b_outlier"] if action == "flag" else ["a", "b"]
     assert list(out.columns) == want and len(out) == 0
     assert (report.steps[0]["rows_in"], report.steps[0]["rows_out"]) == (0, 0)
+
+
+# ------------------------------------------------------------------ nullable and Arrow booleans
+
+
+@pytest.mark.parametrize("dtype", ["boolean", "bool[pyarrow]"])
+def test_nullable_booleans_are_of_the_bool_kind(dtype):
+    """A nullable (or Arrow) boolean column already is what a ``bool`` column asks for: no cast, no
+    refusal, even when the schema allows none; a missing flag is then a missing value (nulled)."""
+    flags = pd.Series([True, None, False], dtype=dtype)
+    assert cl.schemas.dtype_kind(flags.dtype) == "bool"
+    schema = cl.Schema("t", {"flag": cl.Column("bool", coerce=False)})
+    out = cl.validate(pd.DataFrame({"flag": flags}), schema)
+    assert out["flag"].dtype == flags.dtype
+    assert out["flag"].isna().tolist() == [False, True, False]
+    assert out["flag"].iloc[[0, 2]].tolist() == [True, False]
