@@ -206,6 +206,7 @@ def test_spend_is_matched_by_channel_name_not_position():
     expected = [100.0 * 5 / (5 + 10), 300.0 * 20 / (20 + 50)]  # closed-form Hill, shape 1
     np.testing.assert_allclose(by_name.loc[["web", "app"]].to_numpy(), expected)
     assert_rejects(lambda: model.response([1.0, 2.0, 3.0]), ["spend"])
+    assert_rejects(lambda: model.response([1.0, [2.0, 3.0]]), ["spend"])  # two entries, one not a number
     assert_rejects(lambda: model.response({"tv": 1.0}), ["channel"])
     err = assert_rejects(lambda: model.response_curve("tv", [1.0]), ["channel"])
     assert "web" in str(err)

@@ -307,8 +307,9 @@ def test_lane_scores_are_robust_z_of_model_residuals(retail):
     model = DeliveryTimeModel().fit(ship)
     found = lane_delays(ship, model=model)
     resid = ship["actual_days"] - model.predict(ship)
-    ref = resid.groupby([ship["carrier"].astype(str), ship["zone"], ship["ship_date"]], observed=True).agg(
-        ["mean", "size"])
+    by_lane_day = [ship["carrier"].astype(str), ship["zone"], ship["ship_date"]]
+    ref = resid.groupby(by_lane_day, observed=True).agg(["mean", "size"])
+    ref["slow"] = (resid > 0).astype(float).where(resid.notna()).groupby(by_lane_day, observed=True).mean()
     med = ref.groupby(level=[0, 1])["mean"].transform("median")
     mad = (ref["mean"] - med).abs().groupby(level=[0, 1]).transform("median") * 1.4826
     ref["z"] = (ref["mean"] - med) / mad
@@ -316,6 +317,8 @@ def test_lane_scores_are_robust_z_of_model_residuals(retail):
     got = lanes.loc[ref.index]
     np.testing.assert_allclose(got["mean_residual"], ref["mean"], atol=1e-9)
     np.testing.assert_array_equal(got["n_shipments"], ref["size"])
+    assert 0 < ref["slow"].mean() < 1  # lane-days with slow and with quick parcels
+    np.testing.assert_allclose(got["slow_share"], ref["slow"], atol=1e-12)
     finite = np.isfinite(ref["z"]) & (mad > 0)
     np.testing.assert_allclose(got["anomaly_score"][finite.to_numpy()], ref["z"][finite], rtol=1e-9)
     flagged = (ref["z"] > 3.5) & (ref["size"] >= 3)
