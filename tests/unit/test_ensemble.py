@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
 
 from toolkit import forecast as fcm
 from toolkit.features import FeatureSpec
@@ -123,3 +124,18 @@ def test_xgboost_fits_a_dask_collection_with_xgboost_dask():
 def test_spec_for_freq_is_the_global_default_in_the_ensemble():
     ens = fcm.Ensemble().fit(_panel(n=60))
     assert ens.members_["global"].spec_ == FeatureSpec.for_freq("MS")
+
+
+def test_members_get_the_future_exogenous_values():
+    """units = 10 + 5 promo exactly: the exogenous-only OLS member forecasts 10 or 15 from the future
+    promo, Naive repeats the last value (10, day 60 has no promo); the mean is worked out by hand."""
+    dates = pd.date_range("2024-01-01", periods=60)
+    promo = np.arange(60) % 3 == 0
+    df = pd.DataFrame({"sku": "a", "location": "web", "date": dates, "units": 10.0 + 5.0 * promo, "promo": promo})
+    spec = FeatureSpec(lags=(), rolling={}, calendar=(), fourier=(), exog=("promo",))
+    members = {"promo": fcm.Forecaster(LinearRegression(), spec), "naive": fcm.Naive()}
+    ens = fcm.Ensemble(members, combine="mean", horizon=4).fit(df, future_exog=["promo"])
+    future = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2024-03-01", periods=4),
+                           "promo": [False, True, False, True]})
+    out = ens.predict(future_df=future)
+    np.testing.assert_allclose(out["forecast"], [10.0, 12.5, 10.0, 12.5], rtol=1e-9)

@@ -120,16 +120,26 @@ def test_direct_and_recursive_agree_on_noise_free_ar():
     # keep the transient part, where the three series still differ
     df = df.groupby("sku").head(12).reset_index(drop=True)
     spec = FeatureSpec(lags=(1, 2), rolling={}, calendar=(), fourier=())
-    rec = fcm.Forecaster(LinearRegression(), spec, horizon=4).fit(df).predict()
-    direct = fcm.Forecaster(LinearRegression(), spec, horizon=4, strategy="direct").fit(df).predict()
-    expected = []
+    rec_fc = fcm.Forecaster(LinearRegression(), spec, horizon=4).fit(df)
+    rec = rec_fc.predict()
+    direct_fc = fcm.Forecaster(LinearRegression(), spec, horizon=4, strategy="direct").fit(df)
+    direct = direct_fc.predict()
+    expected, expected5 = [], []
     for _, g in df.groupby("sku"):
         y = list(g["units"])
-        for _ in range(4):
+        for _ in range(5):
             y.append(2.0 + 0.6 * y[-1] - 0.2 * y[-2])
-        expected += y[-4:]
+        expected += y[-5:-1]
+        expected5 += y[-5:]
     np.testing.assert_allclose(rec["forecast"], expected, rtol=1e-8)
     np.testing.assert_allclose(direct["forecast"], expected, rtol=1e-6)
+    # one model per step: fewer steps reuse the first models, more than the horizon have none
+    first_two = np.asarray(expected).reshape(3, 4)[:, :2].reshape(-1)
+    np.testing.assert_allclose(direct_fc.predict(2)["forecast"], first_two, rtol=1e-6)
+    with pytest.raises(DataValidationError, match=r"parameter 'h': the direct strategy forecasts at most "
+                                                  r"horizon=4 steps, got 5"):
+        direct_fc.predict(5)
+    np.testing.assert_allclose(rec_fc.predict(5)["forecast"], expected5, rtol=1e-8)  # recursive: no such limit
 
 
 def test_target_transforms_are_inverted():
