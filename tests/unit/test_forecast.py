@@ -104,6 +104,20 @@ def test_exogenous_only_model_follows_future_promo_pattern():
     np.testing.assert_allclose(fc.predict(future_df=future)["forecast"], [10.0, 15.0, 10.0, 15.0])
 
 
+@pytest.mark.parametrize("name", ["_row", "__row"])
+def test_exogenous_column_may_be_named_like_a_helper_column(name):
+    """The future grid is matched to future_df through a row-number column: an exogenous column
+    of the same name must not clash with it (it raised an internal KeyError)."""
+    dates = pd.date_range("2024-01-01", periods=60)
+    promo = (np.arange(60) % 3 == 0).astype(float)
+    df = pd.DataFrame({"sku": "a", "location": "web", "date": dates, "units": 10.0 + 5.0 * promo, name: promo})
+    spec = FeatureSpec(lags=(), rolling={}, calendar=(), fourier=(), exog=(name,))
+    fc = fcm.Forecaster(LinearRegression(), spec, horizon=4).fit(df)
+    future = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2024-03-01", periods=4),
+                           name: [0.0, 1.0, 0.0, 1.0]})
+    np.testing.assert_allclose(fc.predict(future_df=future)["forecast"], [10.0, 15.0, 10.0, 15.0])
+
+
 def _ar_panel(n=80):
     rows = []
     for i, (y0, y1) in enumerate([(1.0, 2.0), (5.0, 3.0), (10.0, 12.0)]):

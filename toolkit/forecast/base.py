@@ -239,9 +239,12 @@ class PanelForecaster(BaseEstimator):
         right = future_df[[*keys, time_col, *self.exog_]]
         checks.require_unique(right, [*keys, time_col], "in future_df")
         checks.require_finite(right, self.exog_, [*keys, time_col], purpose="in future_df")
-        left = frames.assign(grid, {"_row": frames.namespace(grid).arange(len(grid))})
+        row = "_row"
+        while row in right.columns:  # the grid's row number, under a name no exogenous column takes
+            row = f"_{row}"
+        left = frames.assign(grid, {row: frames.namespace(grid).arange(len(grid))})
         merged = left.merge(right, on=[*keys, time_col], how="left")
-        merged = merged.sort_values("_row").reset_index(drop=True).drop(columns="_row")
+        merged = merged.sort_values(row).reset_index(drop=True).drop(columns=row)
         for col in self.exog_:
             missing = frames.isna(merged, col)
             where = frames.namespace(merged).nonzero(missing)[0]
