@@ -285,6 +285,18 @@ def test_make_model_cpu_estimators_match_sklearn(data):
         rg.make_model("svm")
 
 
+def test_make_model_passes_checked_sample_weights_to_the_estimator(data):
+    X, y, w = data
+    lasso = rg.make_model("lasso", alpha=0.1).fit(X, y, sample_weight=w)
+    ref = sklm.Lasso(alpha=0.1).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(lasso.predict(X), ref.predict(X), rtol=1e-10)
+    assert not np.allclose(ref.coef_, sklm.Lasso(alpha=0.1).fit(X, y).coef_)  # the weights matter here
+    bad = w.copy()
+    bad[[3, 7]] = [np.nan, np.inf]
+    with pytest.raises(DataValidationError, match=r"'sample_weight': NaN or infinite.*2 offending rows.*'row 3', 'row 7'"):
+        rg.make_model("lasso", alpha=0.1).fit(X, y, sample_weight=bad)
+
+
 def test_huber_is_robust_to_outliers():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 1))
