@@ -293,7 +293,8 @@ def test_make_model_passes_checked_sample_weights_to_the_estimator(data):
     assert not np.allclose(ref.coef_, sklm.Lasso(alpha=0.1).fit(X, y).coef_)  # the weights matter here
     bad = w.copy()
     bad[[3, 7]] = [np.nan, np.inf]
-    with pytest.raises(DataValidationError, match=r"'sample_weight': NaN or infinite.*2 offending rows.*'row 3', 'row 7'"):
+    refused = r"'sample_weight': NaN or infinite.*2 offending rows.*'row 3', 'row 7'"
+    with pytest.raises(DataValidationError, match=refused):
         rg.make_model("lasso", alpha=0.1).fit(X, y, sample_weight=bad)
 
 
