@@ -29,11 +29,12 @@ def test_simulation_over_no_days_returns_empty_paths_and_zero_costs():
     assert np.isnan(kpi["cycle_service_level"]).all()
 
 
+NOT_FINITE = "NaN or infinite values; every value must be a finite number"
+
+
 @pytest.mark.parametrize("call, shown", [
-    (lambda: inv.standard_normal_loss(float("nan")), "parameter 'z': NaN or infinite values; every value must be "
-                                                     "a finite number, got nan"),
-    (lambda: inv.eoq(float("inf"), 1.0, 1.0), "parameter 'demand': NaN or infinite values; every value must be a "
-                                              "finite number, got inf"),
+    (lambda: inv.standard_normal_loss(float("nan")), f"parameter 'z': {NOT_FINITE}, got nan"),
+    (lambda: inv.eoq(float("inf"), 1.0, 1.0), f"parameter 'demand': {NOT_FINITE}, got inf"),
 ])
 def test_a_non_finite_scalar_is_shown_in_the_message(call, shown):
     with pytest.raises(DataValidationError) as err:
