@@ -4,7 +4,11 @@ response curves and revenue contributions.
 
 Every function takes frames or arrays of either backend (device data is brought to the host
 here, since matplotlib draws from host memory), draws on the ``ax`` it is given or on a new
-one, and returns the ``Axes`` so a notebook can add to it. Nothing is shown or saved.
+one, and returns the ``Axes`` so a notebook can add to it. Nothing is shown or saved. A new
+figure has the size of its picture, in inches: 10 x 3.5 for the time series (:func:`forecast`,
+:func:`inventory_paths`), 10 x 4 for :func:`contributions`, 7 x 4 for :func:`response_curves`,
+6 x 6 for :func:`routes`, 6 x 4 for :func:`frontier`, 6 x 3.5 for :func:`delay_distribution`
+and 6 x 3 for :func:`backtest_errors`.
 
 Input contract: each function checks its inputs before drawing anything -- a frame where a
 frame is expected (in memory: a Dask frame is refused, call ``.compute()`` on the rows to

@@ -98,7 +98,7 @@ class Explorer:
 
 
 def output_item(item: Any) -> dict:
-    """One notebook output (nbformat dict) for a matplotlib figure, a frame or a text.
+    r"""One notebook output (nbformat dict) for a matplotlib figure, a frame or a text.
 
     Figures become PNG images (closed afterwards), frames HTML tables with a text fallback,
     anything else a line of text.

@@ -87,3 +87,26 @@ def test_q_learning_trains_and_simulates_on_cupy():
     for key in inv.KPIS:
         assert isinstance(kpi[key], cp.ndarray)
         np.testing.assert_allclose(cp.asnumpy(kpi[key]), ref[key], rtol=1e-9, atol=1e-9, err_msg=key)
+
+
+def test_newsvendor_takes_the_namespace_from_cupy_quantiles():
+    """Scalar costs and CuPy quantiles: the quantiles' namespace converts the costs (issue 19)."""
+    levels = np.array([0.1, 0.5, 0.9])
+    q = np.array([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+    dev = inv.newsvendor_quantity(cp.asarray(q), levels, 2.0, 2.0)
+    assert isinstance(dev, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(dev), q[:, 1])  # critical ratio 0.5: the median column
+
+
+def test_params_from_a_cudf_frame_reach_their_own_series():
+    """cuDF's merge does not keep the left order: per-series values must still follow the keys (issue 19)."""
+    cudf = pytest.importorskip("cudf")
+    import pandas as pd
+
+    demand = np.array([[3.0, 1.0, 4.0, 1.0, 5.0], [2.0, 7.0, 1.0, 8.0, 2.0]])
+    panel = pd.DataFrame({"sku": np.repeat(["A", "B"], 5), "warehouse": "WH01",
+                          "date": np.tile(pd.date_range("2024-01-01", periods=5), 2), "units": demand.ravel()})
+    params = pd.DataFrame({"sku": ["B", "A"], "warehouse": "WH01", "S": [1000.0, 0.0]})
+    out = inv.simulate_policy(cudf.from_pandas(panel), "base_stock", cudf.from_pandas(params), 1).to_pandas()
+    assert out["sku"].astype(str).tolist() == ["A", "B"]
+    np.testing.assert_allclose(out["unmet_demand"], [demand[0].sum(), 0.0])

@@ -410,3 +410,27 @@ def test_dask_input_gets_a_clear_error(retail):
 
     with pytest.raises(DataValidationError, match="'marketing'.*compute"):
         channel_panel(retail.orders, dd.from_pandas(retail.marketing, npartitions=2))
+
+
+# --------------------------------------------------------------------------- messages (issue 19)
+
+
+def test_hill_and_allocate_budget_show_what_they_refused():
+    with pytest.raises(DataValidationError) as err:
+        hill("12", 1.0, 1.0)
+    assert str(err.value) == "parameter 'x': expected a number or an array of numbers, got '12'"
+    with pytest.raises(DataValidationError) as err:
+        allocate_budget({"c0": 1.0}, total=10.0)
+    assert str(err.value) == "parameter 'model': expected a MarketingMixModel, got 'dict'"
+
+
+@pytest.mark.parametrize("column, value", [("decay", 1.0), ("half_sat", 0.0), ("shape", 0.0)])
+def test_from_params_names_the_column_that_breaks_the_curve_rule(column, value):
+    curves = pd.DataFrame({"decay": [0.5, 0.2, 0.0], "half_sat": [10.0, 20.0, 30.0], "shape": [1.0, 2.0, 1.0],
+                           "beta": [1.0, 2.0, 3.0]}, index=["tv", "search", "social"])
+    curves.loc["search", column] = value
+    with pytest.raises(DataValidationError) as err:
+        MarketingMixModel.from_params(curves)
+    assert err.value.column == column
+    assert str(err.value) == (f"column {column!r}: each curve needs 0 <= decay < 1, half_sat > 0 and shape > 0 "
+                              "(1 offending rows; e.g. ['search'])")

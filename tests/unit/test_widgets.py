@@ -89,3 +89,41 @@ def test_inventory_what_if_widget_replans_when_controls_move():
     assert (w.table.set_index("policy")["shortage_cost"] >= 10 * longer["shortage_cost"] - 1e-9).all()
     w.controls["holding_cost"].value = 0.1
     np.testing.assert_allclose(w.table["holding_cost"], 0.1 * w.table["avg_on_hand"] * demand.shape[1])
+
+
+# --------------------------------------------------------------------------- figures and messages (issue 19)
+
+
+def test_output_item_renders_a_figure_at_100_pixels_per_inch_whatever_its_dpi():
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+    from PIL import Image
+
+    fig = Figure(figsize=(2, 1), dpi=50)
+    fig.patches.append(Rectangle((0, 0), 1, 1, transform=fig.transFigure))  # content to the edges: no crop
+    with matplotlib.rc_context({"savefig.pad_inches": 0.0}):
+        item = widgets.output_item(fig)
+    assert item["data"]["text/plain"] == "<Figure size 200x100 with 0 Axes>"
+    png = Image.open(io.BytesIO(base64.b64decode(item["data"]["image/png"])))
+    assert png.size == (200, 100)  # 2 x 1 inches at 100 dpi, as the text says
+
+
+def test_forecast_explorer_draws_on_a_figure_of_its_size(panel):
+    hist, forecasts = panel
+    explorer = widgets.ForecastExplorer(hist, forecasts)
+    figure = explorer.output.outputs[0]
+    assert figure["data"]["text/plain"] == "<Figure size 1000x350 with 1 Axes>"  # 10 x 3.5 inches
+
+
+def test_select_deliveries_says_which_column_the_explorer_misses():
+    ship = pd.DataFrame({"carrier": ["A"], "zone": [1], "actual_days": [3.0],
+                         "ship_date": pd.to_datetime(["2024-01-01"])})
+    empty = pd.DataFrame({"carrier": [], "zone": [], "is_anomaly": []})
+    with pytest.raises(DataValidationError) as err:
+        widgets.select_deliveries(ship, empty, empty, "A", 1, "2024-01-01")
+    assert err.value.column == "promised_days"
+    assert str(err.value) == ("column 'promised_days': missing (needed by the delivery explorer); available columns: "
+                              "['carrier', 'zone', 'actual_days', 'ship_date']")

@@ -409,9 +409,10 @@ class MarketingMixModel(BaseEstimator):
         table = params.copy()
         table.index = table.index.astype(str)
         require_non_negative(table.reset_index(), ["decay", "half_sat", "shape", "beta"], [table.index.name or "index"])
-        bad = (table["decay"] >= 1) | (table["half_sat"] <= 0) | (table["shape"] <= 0)
+        broken = {"decay": table["decay"] >= 1, "half_sat": table["half_sat"] <= 0, "shape": table["shape"] <= 0}
+        bad = broken["decay"] | broken["half_sat"] | broken["shape"]
         if bad.any():
-            panel.fail("decay" if (table["decay"] >= 1).any() else "half_sat",
+            panel.fail(next(column for column, rows in broken.items() if rows.any()),
                        "each curve needs 0 <= decay < 1, half_sat > 0 and shape > 0", int(bad.sum()),
                        list(table.index[bad.to_numpy()]))
         model = cls(max_lag=panel.check_int("max_lag", max_lag, minimum=0))
