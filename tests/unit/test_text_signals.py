@@ -156,6 +156,20 @@ def test_complaint_alerts_find_a_planted_surge_with_its_reviews():
     assert len(alerts) - len(hits) <= 1  # background noise raises at most one other incident
 
 
+def test_complaint_alerts_count_reviews_and_unusable_ones_in_attrs():
+    """attrs hold every review given and those without timestamp or key (not used), alerts or none."""
+    days = pd.date_range("2024-01-01", periods=40)
+    reviews = pd.DataFrame({"sku": "a", "review_ts": days.repeat(2), "sentiment": -0.5,
+                            "text": "arrived broken", "complaint_damage": [False] * 60 + [True] * 20})
+    reviews.loc[3, "review_ts"] = pd.NaT
+    reviews.loc[5, "sku"] = None
+    alerts = text.complaint_alerts(reviews, aspects=("damage",), min_complaints=3)
+    assert alerts[["sku", "aspect"]].values.tolist() == [["a", "damage"]]
+    assert alerts.attrs == {"n_reviews": 80, "n_missing": 2}
+    quiet = text.complaint_alerts(reviews.assign(complaint_damage=False), aspects=("damage",))
+    assert len(quiet) == 0 and quiet.attrs == {"n_reviews": 80, "n_missing": 2}
+
+
 def test_incident_table_and_match_alerts_hand_case():
     dates = pd.date_range("2024-03-01", periods=5)
     truth = pd.concat([
