@@ -268,6 +268,16 @@ def test_backtest_scores_every_forecast_against_its_actual(df, horizon):
     assert f["step"].between(1, horizon).all()
 
 
+def test_set_state_names_the_transform_and_the_missing_state():
+    """State computed elsewhere (the Dask fit) is installed whole, or refused naming what is missing."""
+    chain = fcm.TargetTransforms(["boxcox", "diff"])
+    with pytest.raises(DataValidationError, match=r"^parameter 'state': transform 'diff' needs \['last_level'\]$"):
+        chain.set_state({"boxcox_lambda": np.array([0.5])})
+    chain.set_state({"boxcox_lambda": np.array([0.5]), "last_level": np.array([2.0]), "unrelated": 1})
+    assert list(chain.state) == ["boxcox_lambda", "last_level"]
+    np.testing.assert_array_equal(chain.state["last_level"], [2.0])
+
+
 @SETTINGS
 @given(levels=st.lists(st.sampled_from([1e-9, 1e-3, 1.0, 1e6, 1e12]), min_size=2, max_size=5),
        length=st.integers(2, 6))

@@ -316,6 +316,23 @@ def test_bad_input_raises_data_validation_error():
         fcm.SeasonalNaive(season=7).fit(train.head(3))
 
 
+def test_fallback_split_keeps_time_order_of_unsorted_input():
+    """With short series present the long ones are re-laid out; rows given newest-first must still be
+    ordered by time: OLS on lags 1..3 of a straight line continues it (30, 31), and the naive fallback
+    repeats the short series' last value."""
+    dates = pd.date_range("2024-01-01", periods=30)
+    long = pd.DataFrame({"sku": "long", "location": "web", "date": dates, "units": np.arange(30.0)})
+    tiny = pd.DataFrame({"sku": "tiny", "location": "web", "date": dates[-3:], "units": [5.0, 6.0, 7.0]})
+    newest_first = pd.concat([long, tiny], ignore_index=True).iloc[::-1].reset_index(drop=True)
+    spec = FeatureSpec(lags=(1, 2, 3), rolling={}, calendar=(), fourier=())
+    fc = fcm.Forecaster(LinearRegression(), spec, horizon=2, fallback="naive", target_transform=None)
+    out = fc.fit(newest_first).predict()
+    assert fc.fallback_series_["sku"].tolist() == ["tiny"]
+    np.testing.assert_allclose(out[out["sku"] == "long"]["forecast"], [30.0, 31.0], atol=1e-8)
+    np.testing.assert_allclose(out[out["sku"] == "tiny"]["forecast"], [7.0, 7.0])
+    assert fc.tail_["date"].tolist() == list(dates[-3:])
+
+
 # --------------------------------------------------------------------------- Dask frames
 
 

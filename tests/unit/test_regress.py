@@ -330,6 +330,31 @@ def test_lstm_fits_sequence_rows():
     assert skm.r2_score(y, model.predict(X)) > 0.9
 
 
+def test_torch_regressor_names_the_bad_sequence_and_the_expected_shape():
+    """3-D input (n sequences, features, steps) is checked flattened per sequence: the NaN at
+    sequence 3, feature 1, step 2 of a (6, 2, 3) array is column 1 * 3 + 2 = 5 of row 3."""
+    X = np.random.default_rng(0).normal(size=(6, 2, 3))
+    y = np.arange(6.0)
+    bad = X.copy()
+    bad[3, 1, 2] = np.nan
+    nan_msg = r"^column 'X\[:, 5\]': NaN or infinite values.*\(1 offending rows; e\.g\. \['row 3'\]\)$"
+    with pytest.raises(DataValidationError, match=nan_msg):
+        rg.TorchRegressor(kind="lstm", max_epochs=1).fit(bad, y)
+    seq = rg.TorchRegressor(kind="lstm", max_epochs=1).fit(X, y)
+    with pytest.raises(DataValidationError, match=nan_msg):
+        seq.predict(bad)
+    with pytest.raises(DataValidationError,
+                       match=r"^parameter 'X': expected sequences of shape \(n, 2, \.\.\.\), got \(6, 1, 3\)$"):
+        seq.predict(X[:, :1, :])
+    flat = rg.TorchRegressor(max_epochs=1).fit(pd.DataFrame(X[:, :, 0], columns=["a", "b"]), y)
+    with pytest.raises(DataValidationError, match=r"^column 'b': missing from X at predict: TorchRegressor was "
+                                                  r"fitted on \['a', 'b'\]"):
+        flat.predict(pd.DataFrame({"a": [1.0]}))
+    with pytest.raises(DataValidationError, match=r"^parameter 'X': TorchRegressor was fitted on 2 features, "
+                                                  r"got shape \(2, 3\)$"):
+        flat.predict(np.ones((2, 3)))
+
+
 def test_search_matches_manual_loop():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(200, 5))

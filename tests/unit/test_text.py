@@ -3,6 +3,8 @@ TfidfVectorizer and NMF, Python's own string handling, and hand-worked cases."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,6 +164,19 @@ def test_lexicon_is_vaders_with_the_domain_words():
     assert lexicon.valence_of("late") < 0 and lexicon.valence_of("fast") > 0
     assert lexicon.aspects_of("cheap") == ["quality", "price"]
     assert lexicon.negation_scalar == pytest.approx(-0.74)
+
+
+def test_missing_vader_package_says_how_to_install_it(monkeypatch):
+    """Without vaderSentiment (simulated: its sys.modules entries blocked) the ImportError names the
+    package and the pip command, chained to the original error."""
+    from toolkit.text.lexicon import vader_module
+
+    monkeypatch.setitem(sys.modules, "vaderSentiment", None)
+    monkeypatch.setitem(sys.modules, "vaderSentiment.vaderSentiment", None)
+    with pytest.raises(ImportError, match=r"^toolkit\.text needs the package 'vaderSentiment' \(its lexicon ships "
+                                          r"with it\): pip install vaderSentiment$") as info:
+        vader_module()
+    assert isinstance(info.value.__cause__, ImportError)
 
 
 def test_load_drug_reviews_reads_the_shipped_corpus():

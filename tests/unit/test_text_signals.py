@@ -156,6 +156,20 @@ def test_complaint_alerts_find_a_planted_surge_with_its_reviews():
     assert len(alerts) - len(hits) <= 1  # background noise raises at most one other incident
 
 
+def test_complaint_alerts_count_reviews_and_unusable_ones_in_attrs():
+    """attrs hold every review given and those without timestamp or key (not used), alerts or none."""
+    days = pd.date_range("2024-01-01", periods=40)
+    reviews = pd.DataFrame({"sku": "a", "review_ts": days.repeat(2), "sentiment": -0.5,
+                            "text": "arrived broken", "complaint_damage": [False] * 60 + [True] * 20})
+    reviews.loc[3, "review_ts"] = pd.NaT
+    reviews.loc[5, "sku"] = None
+    alerts = text.complaint_alerts(reviews, aspects=("damage",), min_complaints=3)
+    assert alerts[["sku", "aspect"]].values.tolist() == [["a", "damage"]]
+    assert alerts.attrs == {"n_reviews": 80, "n_missing": 2}
+    quiet = text.complaint_alerts(reviews.assign(complaint_damage=False), aspects=("damage",))
+    assert len(quiet) == 0 and quiet.attrs == {"n_reviews": 80, "n_missing": 2}
+
+
 def test_incident_table_and_match_alerts_hand_case():
     dates = pd.date_range("2024-03-01", periods=5)
     truth = pd.concat([
@@ -178,6 +192,26 @@ def test_incident_table_and_match_alerts_hand_case():
     assert summary["recall"] == 0.5 and summary["false_alarms"] == 3.0 and summary["precision"] == 0.25
     _, loose = text.match_alerts(alerts, incidents, key="sku", same_aspect=False)
     assert loose["recall"] == 1.0
+
+
+def test_match_alerts_lead_time_edges():
+    """Hand case: an alert on the demand onset day is not 'before onset' (lead 0), one two days early
+    is; with nothing detected the timing summaries are NaN, not 0."""
+    dates = pd.date_range("2024-03-01", periods=5)
+    truth = pd.concat([pd.DataFrame({"table": "reviews", "type": "damaged_batch", "sku": sku, "carrier": None,
+                                     "date": dates, "magnitude": [1.0, 1.0, 0.9, 0.7, 0.6]}) for sku in ("A", "B")],
+                      ignore_index=True)
+    incidents = text.incident_table(truth)
+    assert incidents["demand_onset"].tolist() == [dates[2], dates[2]]
+    alerts = pd.DataFrame({"sku": ["A", "B"], "aspect": "damage", "first_seen": [dates[2], dates[0]]})
+    per, summary = text.match_alerts(alerts, incidents, key="sku")
+    assert per["lead_days"].tolist() == [0.0, 2.0] and per["delay_days"].tolist() == [2.0, 0.0]
+    assert summary["share_before_onset"] == 0.5 and summary["mean_lead_days"] == 1.0 and summary["recall"] == 1.0
+    missed = alerts.assign(sku="Z")
+    per, summary = text.match_alerts(missed, incidents, key="sku")
+    assert not per["detected"].any() and per["lead_days"].isna().all()
+    assert summary["recall"] == 0.0 and summary["precision"] == 0.0 and summary["false_alarms"] == 2.0
+    assert np.isnan(summary["mean_lead_days"]) and np.isnan(summary["share_before_onset"])
 
 
 def test_generated_reviews_follow_their_order_lines(world):
