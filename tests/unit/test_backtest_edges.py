@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics as skm
+from sklearn.base import BaseEstimator
 
 from toolkit import forecast as fcm
 from toolkit.errors import DataValidationError
@@ -210,3 +211,25 @@ def test_what_is_not_a_forecaster_or_an_in_memory_frame_is_refused():
         fcm.backtest(fcm.Naive(horizon=7), _series(), progress=False, season=0)
     with pytest.raises(DataValidationError, match=r"^parameter 'horizon'"):
         fcm.backtest(fcm.Naive(horizon=7), _series(), progress=False, horizon=0)
+
+
+class _DailyWithoutFreq(BaseEstimator):
+    """A user's forecaster that keeps no ``freq_``: daily Naive forecasts, whatever the data's calendar."""
+
+    def __init__(self, horizon=4):
+        self.horizon = horizon
+
+    def fit(self, df, **kwargs):
+        kwargs.pop("stockout_col", None)
+        self.model_ = fcm.Naive(horizon=self.horizon, freq="D", irregular="allow").fit(df, **kwargs)
+        return self
+
+    def predict(self, h, **kwargs):
+        return self.model_.predict(h)
+
+
+def test_a_forecaster_without_a_calendar_is_named_as_such_when_forecasts_miss_the_actuals():
+    dates = pd.date_range("2023-01-01", periods=30, freq="MS")
+    monthly = pd.DataFrame({"sku": "s0", "location": "web", "date": dates, "units": 1.0})
+    with pytest.raises(DataValidationError, match=r"at freq '\?', actual dates e\.g\. \['2024-11-01 00:00'"):
+        fcm.backtest(_DailyWithoutFreq(), monthly, n_windows=2, progress=False)

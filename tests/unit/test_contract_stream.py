@@ -76,7 +76,7 @@ def test_frame_inputs_refuse_what_is_not_a_frame(bad, tmp_path):
     assert_rejects(lambda: DemandMonitor().fit(bad), ["history"])
     assert_rejects(lambda: CarrierMonitor().fit(bad), ["history"])
     assert_rejects(lambda: InventoryMonitor().fit(bad), ["history"])
-    assert_rejects(lambda: ReplaySource({"orders": bad}), ["events"])
+    assert_rejects(lambda: ReplaySource({"orders": bad}), ["events", "events['orders']"])
     assert_rejects(lambda: encode_frame(bad, ORDERS), ["frame"])
     assert_rejects(lambda: evaluate_alerts(bad, pd.DataFrame(), {}), ["alerts"])
     assert_rejects(lambda: retail_scenario(bad), ["data"])

@@ -235,3 +235,11 @@ def test_match_alerts_checks_its_parameters():
     assert_rejects(lambda: text.match_alerts(alerts, incidents, grace_days=-1), ["grace_days"])
     assert_rejects(lambda: text.match_alerts(alerts, incidents, same_aspect="yes"), ["same_aspect"])
     assert_rejects(lambda: text.match_alerts(alerts.drop(columns="aspect"), incidents), ["aspect"])
+
+
+@pytest.mark.parametrize("max_iter", [0, -3, 2.5])
+def test_rating_model_needs_at_least_one_solver_iteration(max_iter):
+    # scikit-learn's LogisticRegression itself accepts max_iter=0 (no step at all): the model refuses it
+    frame = pd.DataFrame({"text": ["great", "awful"] * 3, "rating": [5, 1] * 3})
+    err = assert_rejects(lambda: text.RatingModel(min_count=1, max_iter=max_iter).fit(frame), ["max_iter"])
+    assert err.parameter == "max_iter"

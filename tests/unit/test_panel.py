@@ -324,3 +324,13 @@ def test_missing_values_are_shown_by_their_keys_or_row_numbers():
         panel.require_not_null(df, ["a"])
     with pytest.raises(DataValidationError, match=r"e.g. \[\('y',\), \('w',\)\]"):
         panel.require_not_null(df, ["a"], ["k"])
+
+
+def test_estimator_imports_a_learner_from_a_dotted_path_below_the_library():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"x": [1.0]})
+    assert panel.frames.estimator(frame, "linear_model.LogisticRegression") is LogisticRegression
+    # two dots: the module path is everything before the last one
+    assert panel.frames.estimator(frame, "feature_extraction.text.TfidfVectorizer") is TfidfVectorizer
