@@ -332,6 +332,25 @@ def test_detect_dask_global_fits_sample_and_scores_partitions(panel):
     np.testing.assert_array_equal(got["is_anomaly"].to_numpy(), want > ref.threshold_)
 
 
+@pytest.mark.parametrize("combine", ["mean", "max"])
+def test_detect_dask_global_ensemble_standardises_each_detector_on_its_own_sample_scores(panel, combine):
+    """Each detector's scores are z-scored by the mean and std of its own scores on the sample,
+    then combined; the threshold is the combined sample scores' quantile (PyOD fitted on every row)."""
+    dd = pytest.importorskip("dask.dataframe")
+    ddf = dd.from_pandas(panel, npartitions=3)
+    got = detect(ddf, ["units", "price"], method=["ecod", "copod"], contamination=0.1, combine=combine,
+                 sample=10_000).compute()
+    X = panel[["units", "price"]].to_numpy()
+    refs = [PyODECOD(contamination=0.1).fit(X), PyODCOPOD(contamination=0.1).fit(X)]
+    moments = [(r.decision_scores_.mean(), r.decision_scores_.std()) for r in refs]
+    reduce = np.max if combine == "max" else np.mean
+    train = reduce(np.column_stack([(r.decision_scores_ - mu) / sd for r, (mu, sd) in zip(refs, moments)]), axis=1)
+    parts = [p[["units", "price"]].compute().to_numpy() for p in ddf.partitions]
+    want = reduce(np.column_stack([(np.concatenate([r.decision_function(p) for p in parts]) - mu) / sd
+                                   for r, (mu, sd) in zip(refs, moments)]), axis=1)
+    np.testing.assert_allclose(got["anomaly_score"].to_numpy(), want, rtol=1e-10)
+    np.testing.assert_array_equal(got["is_anomaly"].to_numpy(), want > np.quantile(train, 0.9))
+
 # ----------------------------------------------------------------------------- make_detector
 @pytest.mark.parametrize("name", ["iforest", pytest.param("hbos", marks=pytest.mark.slow),  # numba compile
                                   "knn", "lof", "pca", "ecod", "copod", "robust_z", "iqr"])

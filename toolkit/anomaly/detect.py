@@ -224,7 +224,7 @@ def _detect_frame(df: Any, cols: list[str], keys: list[str], time_col: str | Non
         combined = scores[0]
     else:
         z = xp.stack([standardize(s, layout.bounds) for s in scores], axis=1)
-        combined = xp.nanmax(z, axis=1) if plan.combine == "max" else xp.nanmean(z, axis=1)
+        combined = _combine(xp, z, plan.combine)
     if plan.how == "budget" and budget_by != keys:
         by_budget = panel.SeriesLayout.from_frame(df, budget_by, None, unique=False)
         flags_in = by_budget.scatter(flag_segments(by_budget.gather(layout.scatter(combined)), by_budget.bounds,
@@ -367,7 +367,7 @@ def _detect_dask(ddf: Any, cols: list[str], keys: list[str], time_col: str | Non
                                                            "partitions: name the series keys", keys)
     fitted, center, cut = _fit_on_sample(ddf, cols, plan, sample, random_state)
     return ddf.map_partitions(_score_partition, cols, fitted, center, cut, [c for c in [time_col] if c],
-                              meta=_empty_outputs(ddf._meta, rank=False))
+                              plan.combine, meta=_empty_outputs(ddf._meta, rank=False))
 
 
 def _fit_on_sample(ddf: Any, cols: list[str], plan: DetectionPlan, sample: int,
@@ -391,7 +391,7 @@ def _fit_on_sample(ddf: Any, cols: list[str], plan: DetectionPlan, sample: int,
         fitted.append(det)
         center.append((float(xp.mean(s)), float(xp.std(s))))
         train.append(s if len(plan.infos) == 1 else (s - center[-1][0]) / (center[-1][1] or 1.0))
-    train_score = train[0] if len(train) == 1 else xp.mean(xp.stack(train, axis=1), axis=1)
+    train_score = train[0] if len(train) == 1 else _combine(xp, xp.stack(train, axis=1), plan.combine)
     one = xp.asarray([0, train_score.shape[0]], dtype=xp.int64)
     # the threshold learnt on the sample is applied to every partition
     cut = float(segment_threshold(train_score, one, plan.how, contamination=plan.contamination, k=plan.k,
@@ -399,7 +399,13 @@ def _fit_on_sample(ddf: Any, cols: list[str], plan: DetectionPlan, sample: int,
     return fitted, center, cut
 
 
-def _score_partition(part: Any, cols: list[str], fitted: list, center: list, cut: float, shown: list[str]) -> Any:
+def _combine(xp: Any, z: Any, combine: str) -> Any:
+    """An ensemble's row scores from its standardised scores ``z`` (n, n_methods), NaN ignored."""
+    return xp.nanmax(z, axis=1) if combine == "max" else xp.nanmean(z, axis=1)
+
+
+def _score_partition(part: Any, cols: list[str], fitted: list, center: list, cut: float, shown: list[str],
+                     combine: str) -> Any:
     xp = panel.namespace(part)
     if len(part) == 0:
         return _empty_outputs(part, rank=False)
@@ -412,5 +418,5 @@ def _score_partition(part: Any, cols: list[str], fitted: list, center: list, cut
         if int(idx.shape[0]):
             s[idx] = xp.astype(xp.asarray(det.decision_function(xp.take(X, idx, axis=0))), xp.float64)
         parts.append(s if len(fitted) == 1 else (s - mu) / (sd if sd > 0 else 1.0))
-    score = parts[0] if len(parts) == 1 else xp.nanmean(xp.stack(parts, axis=1), axis=1)
+    score = parts[0] if len(parts) == 1 else _combine(xp, xp.stack(parts, axis=1), combine)
     return _with_outputs(part, score, ~xp.isnan(score) & (score > cut), None)
