@@ -25,6 +25,7 @@ from toolkit.anomaly import (
     order_line_anomalies,
     price_changes,
     residual_anomalies,
+    segment_threshold,
 )
 from toolkit.anomaly.native import segment_tail_scores
 from toolkit.anomaly.rules import hampel, iqr_score, robust_z, seasonal_esd
@@ -247,6 +248,16 @@ def test_thresholds_equal_hand_rules(panel):
     # segment 1: 50th percentile of (1, 3, 2) is 2 -> flag 3; segment 2 (NaN, 5): 5 > 5 is False
     assert flags.tolist() == [False, True, False, False, False]
 
+
+
+@pytest.mark.parametrize("starts", [[1, 5], [0, 4], [0, 3, 2, 5], [0, 6]])
+def test_segment_boundaries_that_do_not_cover_the_scores_say_what_is_expected(starts):
+    scores = np.array([1.0, 3.0, 2.0, 4.0, 5.0])
+    for call in (lambda: apply_threshold(scores, np.array(starts), "rule", cut=2.0),
+                 lambda: segment_threshold(scores, np.array(starts), "rule", cut=2.0)):
+        with pytest.raises(DataValidationError, match=r"parameter 'starts': expected increasing ints from 0 "
+                                                      r"to len\(scores\) = 5, got \[" + ", ".join(map(str, starts))):
+            call()
 
 def test_ensemble_mean_of_standardised_scores(panel):
     cols = ["units", "price"]

@@ -182,6 +182,17 @@ def test_missing_parquet_table_names_it(tmp_path):
         load_parquet(tmp_path, tables=("locations",), check_manifest=False)
 
 
+
+def test_a_file_given_as_the_dataset_directory_is_refused_naming_it(tmp_path):
+    file = tmp_path / "sales.parquet"
+    file.write_bytes(b"")
+    for call in (lambda: load_parquet(file), lambda: write_parquet(file, n_skus=2, progress=False)):
+        with pytest.raises(DataValidationError, match="parameter 'path': is a file, expected a dataset directory") \
+                as err:
+            call()
+        assert repr(str(file)) in str(err.value)  # the path given, so the user sees which file
+    assert file.read_bytes() == b""  # refused before anything was written
+
 # --------------------------------------------------------------------------- the manifest
 
 N_TWO_BLOCKS = BLOCK_SKUS + 20
