@@ -57,8 +57,8 @@ def compass_search(objective: Callable[[Any], Any], n: int, start: Any, lower: S
         its best grid point.
     lower, upper : sequences of d floats
     step : float, optional
-        Initial step, in units of the box width (default: a quarter of the widest grid
-        spacing, at least ``tol``).
+        Initial step, in units of the box width (default: half the grid spacing, taking the
+        start points' widest spread over ``g0 ** (1 / d) - 1`` intervals; at least ``tol``).
     tol : float
         Stop when every problem's step (box-width units) is below this.
     max_iter : int
