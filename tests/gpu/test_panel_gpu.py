@@ -111,3 +111,20 @@ def test_checks_name_the_column_on_cudf(host):
     with pytest.raises(DataValidationError, match="'date'"):
         panel.require_unique(cudf.from_pandas(pd.concat([host, host])), ["sku", "date"])
     panel.check_frame(dev, dask=False)
+
+
+@pytest.mark.parametrize("freq", ["MS", "D"])
+def test_check_spacing_on_cudf_reports_like_pandas_in_a_pandas_table(freq):
+    """The report's table is on the host (pandas) whatever the frame, so it prints and raises alike."""
+    stamps = pd.date_range("2024-01-01", periods=8, freq=freq)
+    df = pd.DataFrame({"sku": ["a"] * 6 + ["b"] * 8 + ["c"] * 7,
+                       "date": stamps.delete([2, 5]).append(stamps).append(stamps.delete([7]))})
+    want = panel.check_spacing(df, freq, "sku")
+    got = panel.check_spacing(cudf.from_pandas(df), freq, "sku")
+    assert isinstance(got.per_series, pd.DataFrame)
+    assert got.per_series["sku"].tolist() == want.per_series["sku"].tolist() == ["a"]
+    for col in ("rows", "first", "last", "missing_steps", "off_calendar"):
+        assert got.per_series[col].tolist() == want.per_series[col].tolist(), col
+    assert got.missing_steps == 2 and got.n_series == 3
+    with pytest.raises(DataValidationError, match=r"column 'date': not regular.*e\.g\. \[\('a',\)\]"):
+        got.raise_if_irregular("date")

@@ -193,6 +193,17 @@ def test_step_index_counts_calendar_steps():
     assert np.diff(steps).tolist() == [1]
 
 
+@pytest.mark.parametrize("freq", ["ME", "B", "W-SUN", "D", "h"])
+def test_step_numbers_are_int64_on_calendar_and_fixed_frequencies(freq):
+    """Documented: int64 steps, so counts built from them stay integers whatever the frequency."""
+    stamps = pd.date_range("2024-01-01", periods=6, freq=freq).delete([2])
+    steps, on = timeaxis.step_index(stamps.as_unit("ns").asi8, freq)
+    assert steps.dtype == np.int64 and on.dtype == np.bool_
+    assert (steps - steps[0]).tolist() == [0, 1, 3, 4, 5] and on.all()
+    report = timeaxis.check_spacing(pd.DataFrame({"sku": "a", "date": stamps}), freq, "sku")
+    assert report.per_series["missing_steps"].dtype == np.int64 and report.per_series["missing_steps"].tolist() == [1]
+
+
 @pytest.mark.parametrize("freq, season, per_year", [
     ("D", 7, 365.25), ("B", 5, 260.0), ("W-SUN", 52, 365.25 / 7), ("MS", 12, 12.0), ("QE", 4, 4.0),
     ("YS", 1, 1.0), ("h", 24, 8766.0), ("3MS", 4, 4.0)])
