@@ -80,7 +80,10 @@ def test_initial_level_without_trend_is_the_mean_of_the_first_ten_values():
 def test_compass_search_first_step_is_half_the_grid_spacing():
     """A 3 x 3 start grid on the unit square (spacing 0.5): the first move is 0.25 along one axis."""
     target = np.array([[0.7, 0.5]])
-    loss = lambda p: ((p - target[:, None, :]) ** 2).sum(axis=-1)  # noqa: E731
+
+    def loss(points):
+        return ((points - target[:, None, :]) ** 2).sum(axis=-1)
+
     start = grid([0.0, 0.5, 1.0], [0.0, 0.5, 1.0])
     best, value = compass_search(loss, 1, start, [0.0, 0.0], [1.0, 1.0], max_iter=1)
     # grid best (0.5, 0.5); candidates (0.75, 0.5), (0.5, 0.75), (0.25, 0.5), (0.5, 0.25): the first wins
