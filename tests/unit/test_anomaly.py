@@ -8,6 +8,7 @@ import pytest
 from pyod.models.copod import COPOD as PyODCOPOD
 from pyod.models.ecod import ECOD as PyODECOD
 
+from tests.fixture_scope import module_unless_mutating
 from toolkit.anomaly import (
     COPOD,
     ECOD,
@@ -558,7 +559,7 @@ def test_inventory_shrink_dask_equals_pandas():
     assert int(want["is_anomaly"].sum()) == 2
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def retail():
     from toolkit.datasets import make_retail
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.fixture_scope import module_unless_mutating
 from toolkit.datasets import (
     BLOCK_SKUS,
     TABLES,
@@ -17,7 +18,7 @@ from toolkit.datasets import (
 from toolkit.errors import DataValidationError
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def data():
     return make_retail(n_skus=60, n_locations=6, n_days=730, seed=7, anomaly_rate=0.004, progress=False)
 

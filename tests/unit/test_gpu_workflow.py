@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.fixture_scope import module_unless_mutating
 from tests.gpu import workflow as w
 
 PACKAGES = {"cleanse": "toolkit.cleanse", "features": "toolkit.features", "regress": "toolkit.regress",
@@ -80,7 +81,7 @@ def test_every_package_with_verbs_is_checked_on_cudf_or_listed_as_not_yet():
     assert packages - frame_floors - covered == set(NOT_COVERED_PACKAGES), (packages, covered)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def pandas_chain():
     return w.chain(w.PANDAS)
 

@@ -18,6 +18,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.stats import norm
 
+from tests.fixture_scope import module_unless_mutating
 from toolkit.datasets import make_retail
 from toolkit.decisions.logistics import (
     DeliveryTimeModel,
@@ -180,7 +181,7 @@ def test_unpackable_fleet_is_a_solver_error_not_a_hang():
 # --------------------------------------------------------------------------- delivery time
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def retail():
     return make_retail(n_skus=20, n_locations=4, n_days=240, seed=5, progress=False)
 

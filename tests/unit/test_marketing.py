@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import brentq, lsq_linear
 
+from tests.fixture_scope import module_unless_mutating
 from toolkit.datasets import make_retail
 from toolkit.decisions.marketing import (
     MarketingMixModel,
@@ -77,7 +78,7 @@ def _simulated_panel(seed=0, n_days=540, noise=0.01):
     return panel, truth
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def simulated():
     panel, truth = _simulated_panel()
     model = MarketingMixModel(decays=(0.0, 0.2, 0.35, 0.5, 0.65, 0.8), shapes=(1.0, 2.0), fourier_order=2,
@@ -258,7 +259,7 @@ def test_lp_inventory_constraint_hand_case():
 # --------------------------------------------------------------------------- channel panel
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def retail():
     return make_retail(n_skus=15, n_locations=5, n_days=120, seed=2, progress=False)
 

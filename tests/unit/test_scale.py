@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.fixture_scope import module_unless_mutating
 from toolkit import pipeline, scale
 from toolkit.datasets import load_parquet, make_retail, write_parquet
 from toolkit.errors import BackendUnavailableError, DataValidationError
@@ -208,12 +209,12 @@ def test_read_parquet_dataset_refuses_a_dataset_missing_a_part(tmp_path):
 # --------------------------------------------------------------------------- pipeline
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def small_sales():
     return make_retail(n_skus=12, n_locations=3, n_days=150, seed=2, progress=False).sales
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def pandas_result(small_sales):
     return pipeline.run_pipeline(small_sales)
 

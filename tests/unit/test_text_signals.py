@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.fixture_scope import module_unless_mutating
 from toolkit import text
 from toolkit.datasets import make_retail
 from toolkit.datasets.incidents import INCIDENT_ASPECT
 from toolkit.errors import DataValidationError
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_unless_mutating)
 def world():
     data = make_retail(n_skus=40, n_locations=4, n_days=300, seed=3, incident_rate=1.0, progress=False)
     return data, text.score_reviews(data.reviews)
