@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import dask
@@ -19,7 +20,7 @@ import pandas as pd
 import pytest
 
 from tests.fixture_scope import module_unless_mutating
-from toolkit import pipeline, scale
+from toolkit import backend, pipeline, scale
 from toolkit.datasets import load_parquet, make_retail, write_parquet
 from toolkit.errors import BackendUnavailableError, DataValidationError
 
@@ -299,6 +300,33 @@ def test_cluster_without_gpu():
         scale.cluster(gpu=True)
     with pytest.raises(ValueError, match="gpu"):
         scale.cluster(gpu="yes")
+
+
+def test_cluster_on_gpu_hands_its_sizing_to_dask_cuda(monkeypatch):
+    """No GPU here: a stand-in dask_cuda records what LocalCUDACluster is given and starts a host cluster."""
+    import types
+
+    from distributed import LocalCluster
+
+    received = {}
+
+    def local_cuda_cluster(n_workers=None, memory_limit=None, enable_cudf_spill=None, rmm_pool_size=None, **kwargs):
+        received.update(n_workers=n_workers, memory_limit=memory_limit, enable_cudf_spill=enable_cudf_spill,
+                        rmm_pool_size=rmm_pool_size, **kwargs)
+        return LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+
+    monkeypatch.setitem(sys.modules, "dask_cuda", types.SimpleNamespace(LocalCUDACluster=local_cuda_cluster))
+    monkeypatch.setattr(backend, "gpu_available", lambda: True)
+    with scale.cluster(gpu=True, spill=False, dashboard_address=None, protocol="inproc") as client:
+        assert client.dataframe_backend == "cudf" == dask.config.get("dataframe.backend")
+    # the documented default pool (80 % of each GPU), spilling as asked, the extra arguments passed on
+    assert received == {"n_workers": None, "memory_limit": "auto", "enable_cudf_spill": False, "rmm_pool_size": 0.8,
+                        "dashboard_address": None, "protocol": "inproc"}
+    received.clear()
+    with scale.cluster(gpu=True, n_workers=2, memory_limit="2GiB", rmm_pool_size=None, dashboard_address=None):
+        pass
+    assert received == {"n_workers": 2, "memory_limit": "2GiB", "enable_cudf_spill": True, "rmm_pool_size": None,
+                        "dashboard_address": None}
 
 
 def test_cluster_sets_backend_limits_memory_and_cleans_up():
