@@ -299,3 +299,11 @@ def test_electronic_sales_maps_onto_orders_schema():
     assert int(orders["quantity"].sum()) == int(raw["Quantity"].sum())
     assert orders["order_ts"].min() == pd.Timestamp(raw["Purchase Date"].min())
     assert orders["order_ts"].is_monotonic_increasing
+
+
+def test_delivery_complaints_grow_with_the_square_of_the_days_late():
+    from toolkit.datasets.reviews import delivery_complaint_chance
+
+    # hand values of min(0.9, 0.05 + 0.12 (d - 1)^2): on time never, a day late rarely, four days nearly always
+    chance = delivery_complaint_chance(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 9.0]))
+    np.testing.assert_allclose(chance, [0.0, 0.05, 0.17, 0.53, 0.9, 0.9], atol=1e-12)

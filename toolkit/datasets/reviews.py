@@ -51,7 +51,7 @@ from toolkit.datasets.ids import id_strings
 from toolkit.datasets.phrases import ASPECTS, PhraseBank
 from toolkit.datasets.world import CHANNELS
 
-__all__ = ["REVIEW_COLUMNS", "block_reviews", "empty_reviews"]
+__all__ = ["REVIEW_COLUMNS", "block_reviews", "delivery_complaint_chance", "empty_reviews"]
 
 REVIEW_COLUMNS = ("review_id", "order_id", "review_ts", "sku", "location", "channel", "customer_id", "rating",
                   "text", "returned")
@@ -74,6 +74,19 @@ def _aspect_weights(category: np.ndarray, online: np.ndarray, categories: list[s
     weights[~online, _DELIVERY] = 0.0
     weights[~online, ASPECTS.index("service")] = 0.25
     return weights
+
+
+def delivery_complaint_chance(days_late: np.ndarray) -> np.ndarray:
+    """Chance that the review of an online order ``days_late`` days late complains about delivery.
+
+    ``min(0.9, 0.05 + 0.12 (d - 1)^2)`` for ``d >= 1`` day late, 0 when on time.
+
+    Examples
+    --------
+    >>> delivery_complaint_chance(np.array([0.0, 1.0, 3.0, 5.0])).round(2).tolist()
+    [0.0, 0.05, 0.53, 0.9]
+    """
+    return np.where(days_late > 0, np.minimum(0.9, 0.05 + 0.12 * (days_late - 1) ** 2), 0.0)
 
 
 def _clauses(rng: np.random.Generator, weights: np.ndarray, forced: np.ndarray
@@ -146,7 +159,7 @@ def block_reviews(world: dict, block: int, seed: int, sales: pd.DataFrame, shipm
         forced[np.flatnonzero(defective), defect[defective]] = True
         rise = plan.price_factor[day, sku]
         forced[:, _PRICE] = (rise > 1.0) & (rng.random(n) < np.minimum(0.8, 0.35 + 1.5 * (rise - 1.0)))
-    forced[:, _DELIVERY] = (late > 0) & (rng.random(n) < np.minimum(0.9, 0.05 + 0.12 * (late - 1) ** 2))
+    forced[:, _DELIVERY] = rng.random(n) < delivery_complaint_chance(late)
     category = world["products"]["category"].cat.codes.to_numpy().astype(np.int64)[sku]
     categories = [str(c) for c in world["products"]["category"].cat.categories]
     aspects, polarity = _clauses(rng, _aspect_weights(category, online, categories), forced)
