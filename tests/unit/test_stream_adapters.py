@@ -29,9 +29,6 @@ class FakePipeline:
     def xadd(self, key, fields, **kw):
         self.queued.append((key, fields))
 
-    def xack(self, key, group, *ids):
-        self.queued.append(("XACK", key, ids))
-
     def execute(self):
         self.client.added += [(time.time(), *q) for q in self.queued]
         self.queued = []
