@@ -199,12 +199,29 @@ def test_replay_paced_by_rate_does_not_run_ahead():
     orders = orders_frame(n_series=2, per_series=50)
     source = ReplaySource({"orders": orders}, rate=500.0)
     start = time.time()
-    got = 0
+    got, arrival = 0, np.full(100, np.nan)
     while not source.exhausted:
         for batch in source.poll(1000):
             got += len(batch)
             assert batch.arrival.max() <= time.time() + 1e-3
+            arrival[batch.offsets] = batch.arrival
     assert got == 100 and time.time() - start >= 99 / 500.0
+    # each event arrives at its own scheduled time, i / rate after the first, however the polls cut them
+    np.testing.assert_allclose(arrival - arrival[0], np.arange(100) / 500.0, rtol=0, atol=1e-6)
+
+
+def test_replay_paced_by_speedup_stamps_event_time_over_speedup_and_full_speed_the_read_time():
+    orders = pd.DataFrame({"sku": "S00", "location": "web", "quantity": 1.0,
+                           "order_ts": pd.Timestamp("2024-03-01") + pd.to_timedelta([0.0, 1.0, 1.5, 4.0], unit="s")})
+    source = ReplaySource({"orders": orders}, speedup=100.0)
+    arrival = np.full(4, np.nan)
+    while not source.exhausted:
+        for batch in source.poll(1000):
+            arrival[batch.offsets] = batch.arrival
+    np.testing.assert_allclose(arrival - arrival[0], [0.0, 0.01, 0.015, 0.04], rtol=0, atol=1e-6)
+    before = time.time()
+    (batch,) = ReplaySource({"orders": orders}).poll(1000)
+    assert len(batch) == 4 and np.all(batch.arrival == batch.arrival[0]) and before <= batch.arrival[0] <= time.time()
 
 
 def test_replay_orders_by_arrival_column_and_resumes_after_offsets():
@@ -212,8 +229,9 @@ def test_replay_orders_by_arrival_column_and_resumes_after_offsets():
     orders["arrival_ts"] = orders["order_ts"] + pd.to_timedelta([50, 0, 0, 0, 0], unit="min")
     source = ReplaySource({"orders": orders}, arrival_col="arrival_ts")
     (batch,) = source.poll(100)
-    assert batch.columns["order_ts"].tolist() == orders["order_ts"].to_numpy()[[1, 2, 3, 4, 0]].tolist() or \
-        len(batch) == 5
+    expected = orders.sort_values("arrival_ts", kind="stable")["order_ts"].to_numpy()
+    assert not (expected == orders["order_ts"].to_numpy()).all()  # the arrival column reorders these rows
+    assert batch.columns["order_ts"].tolist() == expected.tolist()
     source.seek({("orders", 0): 2})
     assert [len(b) for b in source.poll(100)] == [2]
     with pytest.raises(DataValidationError, match="rate"):

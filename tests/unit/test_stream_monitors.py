@@ -111,6 +111,28 @@ def test_ecod_method_scores_like_pyod_on_the_training_rows():
     assert flags.tolist() == [True, False]
 
 
+@pytest.mark.parametrize("band", [0.9, 0.5])
+def test_forecast_band_is_the_normal_quantile_of_the_robust_scale_on_the_square_root_scale(band):
+    # a busy series (Poisson 20) and a sparse one whose lower bound clips at 0 units
+    sparse = pd.DataFrame({"sku": "S09", "location": "web", "date": pd.date_range(end="2024-02-29", periods=35),
+                           "units": np.tile([0.0, 0.0, 1.0, 0.0, 0.0], 7)})
+    history = pd.concat([sales_history(n_series=1), sparse], ignore_index=True)
+    monitor = DemandMonitor(band=band).fit(history)
+    got = monitor.forecasts().set_index("sku")
+    z = norm.ppf(0.5 + band / 2)
+    for slot, sku in enumerate(["S00", "S09"]):
+        units = history[history["sku"] == sku].sort_values("date")["units"]
+        center, scale = _mad_baseline(units.tail(28), 0.5)
+        point = units.ewm(alpha=0.3, adjust=False).mean().iloc[-1]
+        root = np.sqrt(point)
+        assert got.loc[sku, "forecast"] == pytest.approx(point, rel=1e-12)
+        assert got.loc[sku, "lower"] == pytest.approx(max(root - z * scale, 0.0) ** 2, rel=1e-12)
+        assert got.loc[sku, "upper"] == pytest.approx((root + z * scale) ** 2, rel=1e-12)
+        # the spread in units by the delta method through the square root
+        assert monitor.sigma[slot] == pytest.approx(2 * max(root, 0.5) * scale, rel=1e-12)
+    assert (got.loc["S09", "lower"] == 0.0) == (band == 0.9) and got.loc["S00", "lower"] > 0.0  # 0.9: clipped
+
+
 def test_demand_parameters_and_history_are_checked():
     with pytest.raises(DataValidationError, match="method"):
         DemandMonitor(method="prophet")
@@ -120,6 +142,8 @@ def test_demand_parameters_and_history_are_checked():
         DemandMonitor().fit(sales_history().assign(units=-1.0))
     with pytest.raises(DataValidationError, match="location"):
         DemandMonitor().fit(sales_history().drop(columns="location"))
+    with pytest.raises(DataValidationError, match=r"'units'.*numeric.*\(needed to warm the demand monitor\)"):
+        DemandMonitor().fit(sales_history().assign(units="3"))
     monitor = DemandMonitor().fit(sales_history())
     with pytest.raises(DataValidationError, match="history"):
         monitor.fit(sales_history())
@@ -169,6 +193,24 @@ def test_reorder_point_follows_the_closed_form_and_orders_move_the_position():
     risk = alerts.frame()
     assert risk["type"].tolist() == ["stockout_risk"]
     assert risk["value"].iloc[0] == 25 and risk["expected"].iloc[0] == pytest.approx(30.0)
+
+
+def test_totals_count_the_counts_applied_over_every_batch_stale_ones_excluded():
+    monitor = InventoryMonitor().fit(_counts(3, [30.0, 28, 26], 0.0, 2.0))
+    engine = StreamEngine([monitor], dead_letters=MemorySink())
+
+    def counts(sku, hours, on_hand):
+        frame = pd.DataFrame({"sku": sku, "warehouse": "W1", "ts": [pd.Timestamp("2024-02-03") + pd.Timedelta(hours=h)
+                                                                    for h in hours],
+                              "on_hand": on_hand, "on_order": 0.0, "receipts": 0.0, "units_sold": 0.0})
+        return EventBatch("inventory", {c: frame[c].to_numpy() for c in frame}, offsets=np.arange(len(frame)))
+
+    engine.process(counts(["A", "A", "B"], [30, 40, 30], 20.0))
+    batch = counts(["A", "B", "A"], [20, 50, 60], 20.0)  # the count of A at 20 h is older than one applied: stale
+    batch.offsets = np.arange(3, 6)
+    engine.process(batch)
+    totals = monitor.totals().set_index("sku")["events"]
+    assert totals.to_dict() == {"A": 3, "B": 2}
 
 
 def test_stale_counts_are_reported_not_applied():

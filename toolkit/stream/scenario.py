@@ -90,7 +90,8 @@ class Scenario:
 def split_orders(sales: pd.DataFrame, rng: np.random.Generator, line_size: float = 2.0) -> pd.DataFrame:
     """Order lines from daily sales rows: ``ceil(units / line_size)`` lines per row at random times of its day.
 
-    Rows with missing or zero units give no line; a row's lines add up to its units.
+    Rows with missing, infinite, zero or negative units give no line; a row's lines add up to
+    its units (integer units: whole-unit lines differing by at most one unit).
 
     Returns
     -------
@@ -104,7 +105,8 @@ def split_orders(sales: pd.DataFrame, rng: np.random.Generator, line_size: float
     row = np.repeat(np.arange(keep.shape[0]), lines)
     within = np.arange(row.shape[0]) - np.repeat(np.cumsum(lines) - lines, lines)
     base = np.floor(units / lines)
-    quantity = base[row] + (within < (units - base * lines)[row])
+    # the remainder, one unit per line from the first, its fraction (non-integer units) on the next line
+    quantity = base[row] + np.clip((units - base * lines)[row] - within, 0.0, 1.0)
     days = sales["date"].to_numpy(dtype="datetime64[ns]")[keep][row]
     offsets = (rng.random(row.shape[0]) * 86_400e9).astype("timedelta64[ns]")
     out = pd.DataFrame({"sku": sales["sku"].to_numpy()[keep][row].astype(str),
