@@ -324,3 +324,15 @@ def test_dask_input_is_checked(case, df, kind):
 def test_a_dask_array_is_not_a_frame():
     with pytest.raises(DataValidationError, match="parameter 'df'"):
         F.add_lags(_dask(_frame()).to_dask_array(), 1)
+
+
+def test_empty_window_lists_and_holidays_without_a_country_are_refused_showing_what_was_given():
+    df = pd.DataFrame({"sku": "a", "location": "x", "date": pd.date_range("2024-01-01", periods=5), "units": 1.0})
+    with pytest.raises(DataValidationError) as err:
+        F.add_lags(df, lags=[])
+    assert str(err.value) == "parameter 'lags': give at least one positive whole number, got []"
+    for country in (None, ""):
+        with pytest.raises(DataValidationError) as err:
+            F.add_calendar(df, features=["is_holiday"], country=country)
+        assert str(err.value) == ("parameter 'country': holiday features need a country (e.g. country='US'), "
+                                  f"got {country!r}")

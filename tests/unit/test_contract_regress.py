@@ -360,3 +360,20 @@ def test_permutation_importance_without_refit_needs_a_fitted_model():
 def test_errors_are_data_validation_errors_not_internal_ones():
     """The exception type users catch: DataValidationError is a ValueError."""
     assert issubclass(DataValidationError, ValueError)
+
+
+@pytest.mark.parametrize("bad", [np.array([b"1", b"2"]), np.array(["1", "2"]), pd.Series(["1", "2"]),
+                                 pd.Series([[1, 2], [3, 4]]), np.array([[1, 2], [3, 4], None], dtype=object)[:2]],
+                         ids=["bytes", "unicode", "text-series", "series-of-lists", "object-array-of-lists"])
+def test_text_and_nested_values_are_refused_where_numbers_are_expected(bad):
+    from toolkit.regress.inputs import as_float_array
+
+    with pytest.raises(DataValidationError, match=r"^parameter 'y': expected numbers, got text \(or nested values\)"):
+        as_float_array(bad, "y")
+
+
+def test_a_list_of_rows_is_a_table_of_numbers():
+    from toolkit.regress.inputs import as_float_array
+
+    np.testing.assert_array_equal(as_float_array([[1, 2], [3, 4]], "X"), [[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(as_float_array(np.array([1, 2.5], dtype=object), "y"), [1.0, 2.5])

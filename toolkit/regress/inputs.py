@@ -94,7 +94,9 @@ def _text_like(obj: Any) -> bool:
         return True
     if kind not in (None, "O"):
         return False
-    values = np.asarray(obj.tolist() if hasattr(obj, "tolist") else obj, dtype=object).reshape(-1)
+    # the elements as they are: rebuilding them from tolist() would turn a Series of equal-length lists
+    # into a 2-D table of numbers (a plain list of rows is such a table, and stays one)
+    values = np.asarray(backend.to_host(obj), dtype=object).reshape(-1)
     return any(isinstance(v, (str, bytes, dict, list, tuple, set)) for v in values.tolist())
 
 
