@@ -307,3 +307,19 @@ def test_delivery_complaints_grow_with_the_square_of_the_days_late():
     # hand values of min(0.9, 0.05 + 0.12 (d - 1)^2): on time never, a day late rarely, four days nearly always
     chance = delivery_complaint_chance(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 9.0]))
     np.testing.assert_allclose(chance, [0.0, 0.05, 0.17, 0.53, 0.9, 0.9], atol=1e-12)
+
+
+def test_review_texts_end_with_their_closer_and_no_stray_space():
+    from toolkit.datasets.phrases import PhraseBank
+
+    closers = ("would buy again.", "will update later.", "thanks.", "just my two cents.", "as expected.",
+               "we will see.", ":)", ":(", "meh.")  # the 9 non-empty of the 14 equally likely closers
+    n = 3000
+    rng = np.random.default_rng(11)
+    aspects = np.column_stack([rng.integers(0, 6, n), np.full(n, -1), np.full(n, -1)])
+    text = PhraseBank(["apparel"]).assemble(rng, np.zeros(n, dtype=int), aspects, np.zeros((n, 3), dtype=int),
+                                            shout=0.0)
+    assert not any(t != t.rstrip() for t in text)  # an empty closer adds nothing, not a space
+    with_closer = np.mean([t.endswith(tuple(" " + c for c in closers)) for t in text])
+    # 9 / 14 = 0.643 (binomial sd 0.009 at n = 3000); a clause ending like a closer adds a little
+    assert 0.6 < with_closer < 0.72
