@@ -323,3 +323,13 @@ def test_review_texts_end_with_their_closer_and_no_stray_space():
     with_closer = np.mean([t.endswith(tuple(" " + c for c in closers)) for t in text])
     # 9 / 14 = 0.643 (binomial sd 0.009 at n = 3000); a clause ending like a closer adds a little
     assert 0.6 < with_closer < 0.72
+
+
+def test_price_tiers_are_terciles_of_base_price(data):
+    # dataset card: budget / mid / premium are the terciles of base price; reference: pandas ranks
+    p = data.products
+    rank = p["base_price"].rank(method="first").to_numpy()  # 1..60, the 20 cheapest first
+    want = np.array(["budget", "mid", "premium"])[((rank - 1) // 20).astype(int)]
+    cheap = np.sort(p["base_price"].to_numpy())
+    assert cheap[19] < cheap[20] and cheap[39] < cheap[40]  # no tie at a tercile edge in this fixture
+    np.testing.assert_array_equal(p["price_tier"].astype(str).to_numpy(), want)
