@@ -333,3 +333,26 @@ def test_price_tiers_are_terciles_of_base_price(data):
     cheap = np.sort(p["base_price"].to_numpy())
     assert cheap[19] < cheap[20] and cheap[39] < cheap[40]  # no tie at a tercile edge in this fixture
     np.testing.assert_array_equal(p["price_tier"].astype(str).to_numpy(), want)
+
+
+def test_a_lane_delay_lasts_its_number_of_days_exactly():
+    from toolkit.datasets.blocks import shipments_of
+
+    n, n_days = 4000, 12
+    world = {"dates": pd.date_range("2024-03-01", periods=n_days), "wh_of_loc": np.array([0, 1]),
+             "warehouse_names": ["WH1", "WH2"]}
+    lines = pd.DataFrame({"order_id": np.arange(1, n + 1), "quantity": np.ones(n),
+                          "location": pd.Categorical.from_codes(np.arange(n) % 2, ["web", "app"])})
+    day = np.arange(n) % n_days
+    base, _ = shipments_of(np.random.default_rng(5), world, lines, day, [])
+    lane_carrier, lane_zone = base["carrier"].cat.codes.iloc[0], base["zone"].iloc[0]
+    first, length, extra = 3, 4, 2.0  # days 3, 4, 5 and 6 (not 7) of the lane are late by 2 days
+    ships, truth = shipments_of(np.random.default_rng(5), world, lines, day, [(lane_carrier, lane_zone, first, length, extra)])
+    on_lane = (base["carrier"].cat.codes == lane_carrier) & (base["zone"] == lane_zone)
+    shipped = (base["ship_date"] - world["dates"][0]).dt.days
+    want = on_lane & (shipped >= first) & (shipped < first + length)
+    assert (on_lane & (shipped == first + length)).any() and (on_lane & (shipped == first - 1)).any()
+    assert sorted(truth["shipment_id"]) == sorted(base.loc[want, "shipment_id"])
+    late = ships["actual_days"].astype(int) - base["actual_days"].astype(int)
+    np.testing.assert_array_equal(late, np.where(want, 2, 0))
+    assert (truth["magnitude"] == extra).all() and set(truth["type"]) == {"carrier_delay"}
