@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
@@ -409,6 +411,22 @@ def test_bad_input_raises_data_validation_error(data):
         rg.time_series_splits(np.arange(10), None, 1, 0)
     with pytest.raises(DataValidationError, match="'forecast'.*missing"):
         rg.evaluate(pd.DataFrame({"sku": ["a"], "location": ["w"], "units": [1.0]}))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy notes the overflow before the fit refuses
+def test_fit_that_overflows_names_the_largest_column():
+    # each value passes the input check (squares stay finite), yet slopes of order 1e150 / 1e-160
+    # overflow float64: the fit refuses, naming the input of largest magnitude (here the target)
+    rng = np.random.default_rng(8)
+    X = pd.DataFrame({"a": rng.normal(size=20) * 1e-160, "b": rng.normal(size=20) * 1e-160})
+    y = pd.Series(rng.normal(size=20) * 1e150, name="units")
+    top = re.escape(f"{np.abs(y).max():.3g}")
+    with pytest.raises(DataValidationError, match=rf"^column 'units': the least-squares fit is not finite.*"
+                                                  rf"largest magnitude {top} in this column") as err:
+        rg.LinearRegression().fit(X, y)
+    assert err.value.column == "units"
+    with pytest.raises(DataValidationError, match="^column 'y': the least-squares fit is not finite"):
+        rg.LinearRegression().fit(X.to_numpy(), y.to_numpy())
 
 
 def test_dask_input_goes_to_out_of_core_models_only(monkeypatch):
