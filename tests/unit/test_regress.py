@@ -56,6 +56,31 @@ def test_ols_small_blocks_equal_one_block(data):
     np.testing.assert_allclose(a.coef(), b.coef(), rtol=1e-10)
 
 
+def test_device_path_factors_each_block_with_cupy_qr_mode_r(monkeypatch):
+    # No GPU here: a stand-in ``cupy`` whose qr is numpy's records that the device path calls
+    # cupy.linalg.qr(A, mode="r") on every block (no host work buffer) and that the factor of the
+    # stacked blocks is right: R'R equals A'A of A = sqrt(w) [1, X, y] (closed form)
+    import sys
+    import types
+
+    modes = []
+
+    def qr(A, mode):
+        modes.append(mode)
+        return np.linalg.qr(A, mode=mode)
+
+    fake = types.ModuleType("cupy")
+    fake.linalg, fake.ndarray = types.SimpleNamespace(qr=qr), type("ndarray", (), {})
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(lstsq, "_is_cupy", lambda xp: True)
+    rng = np.random.default_rng(4)
+    X, y, w = rng.normal(size=(50, 3)), rng.normal(size=50), rng.uniform(0.5, 2.0, 50)
+    factor = lstsq.block_factor(X, y, w, True, block_rows=16)
+    assert modes == ["r"] * 4
+    A = np.sqrt(w)[:, None] * np.column_stack([np.ones(50), X, y])
+    np.testing.assert_allclose(factor.R.T @ factor.R, A.T @ A, rtol=1e-10, atol=1e-10)
+
+
 def test_ols_weighted_matches_sklearn(data):
     X, y, w = data
     model = rg.LinearRegression().fit(X, y, sample_weight=w)
