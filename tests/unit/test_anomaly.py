@@ -631,3 +631,15 @@ def test_price_changes_messages_name_the_input_and_what_it_is_needed_for(call, m
         return
     with pytest.raises(DataValidationError, match=message):
         call(df)
+
+
+def test_robust_z_mean_ad_fallback_skips_missing_values():
+    # intermittent series (MAD 0) with a missing value: the fallback scale is the mean |x - median|
+    # of the present values times sqrt(pi / 2) (pandas reference), and the NaN row alone gets NaN
+    x = pd.Series([0.0, 0.0, np.nan, 0.0, 3.0, 0.0, 5.0, 0.0])
+    med = x.median()
+    assert (x - med).abs().median() == 0
+    scale = (x - med).abs().mean() * 1.2533  # pandas skips NaN: (3 + 5) / 7
+    z = robust_z(x.to_numpy().reshape(-1, 1), np.array([0, 8]))[:, 0]
+    np.testing.assert_allclose(z, (x - med) / scale, equal_nan=True)
+    assert np.isnan(z[2]) and np.isfinite(np.delete(z, 2)).all()

@@ -307,3 +307,52 @@ def test_delivery_complaints_grow_with_the_square_of_the_days_late():
     # hand values of min(0.9, 0.05 + 0.12 (d - 1)^2): on time never, a day late rarely, four days nearly always
     chance = delivery_complaint_chance(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 9.0]))
     np.testing.assert_allclose(chance, [0.0, 0.05, 0.17, 0.53, 0.9, 0.9], atol=1e-12)
+
+
+def test_review_texts_end_with_their_closer_and_no_stray_space():
+    from toolkit.datasets.phrases import PhraseBank
+
+    closers = ("would buy again.", "will update later.", "thanks.", "just my two cents.", "as expected.",
+               "we will see.", ":)", ":(", "meh.")  # the 9 non-empty of the 14 equally likely closers
+    n = 3000
+    rng = np.random.default_rng(11)
+    aspects = np.column_stack([rng.integers(0, 6, n), np.full(n, -1), np.full(n, -1)])
+    text = PhraseBank(["apparel"]).assemble(rng, np.zeros(n, dtype=int), aspects, np.zeros((n, 3), dtype=int),
+                                            shout=0.0)
+    assert not any(t != t.rstrip() for t in text)  # an empty closer adds nothing, not a space
+    with_closer = np.mean([t.endswith(tuple(" " + c for c in closers)) for t in text])
+    # 9 / 14 = 0.643 (binomial sd 0.009 at n = 3000); a clause ending like a closer adds a little
+    assert 0.6 < with_closer < 0.72
+
+
+def test_price_tiers_are_terciles_of_base_price(data):
+    # dataset card: budget / mid / premium are the terciles of base price; reference: pandas ranks
+    p = data.products
+    rank = p["base_price"].rank(method="first").to_numpy()  # 1..60, the 20 cheapest first
+    want = np.array(["budget", "mid", "premium"])[((rank - 1) // 20).astype(int)]
+    cheap = np.sort(p["base_price"].to_numpy())
+    assert cheap[19] < cheap[20] and cheap[39] < cheap[40]  # no tie at a tercile edge in this fixture
+    np.testing.assert_array_equal(p["price_tier"].astype(str).to_numpy(), want)
+
+
+def test_a_lane_delay_lasts_its_number_of_days_exactly():
+    from toolkit.datasets.blocks import shipments_of
+
+    n, n_days = 4000, 12
+    world = {"dates": pd.date_range("2024-03-01", periods=n_days), "wh_of_loc": np.array([0, 1]),
+             "warehouse_names": ["WH1", "WH2"]}
+    lines = pd.DataFrame({"order_id": np.arange(1, n + 1), "quantity": np.ones(n),
+                          "location": pd.Categorical.from_codes(np.arange(n) % 2, ["web", "app"])})
+    day = np.arange(n) % n_days
+    base, _ = shipments_of(np.random.default_rng(5), world, lines, day, [])
+    lane_carrier, lane_zone = base["carrier"].cat.codes.iloc[0], base["zone"].iloc[0]
+    first, length, extra = 3, 4, 2.0  # days 3, 4, 5 and 6 (not 7) of the lane are late by 2 days
+    ships, truth = shipments_of(np.random.default_rng(5), world, lines, day, [(lane_carrier, lane_zone, first, length, extra)])
+    on_lane = (base["carrier"].cat.codes == lane_carrier) & (base["zone"] == lane_zone)
+    shipped = (base["ship_date"] - world["dates"][0]).dt.days
+    want = on_lane & (shipped >= first) & (shipped < first + length)
+    assert (on_lane & (shipped == first + length)).any() and (on_lane & (shipped == first - 1)).any()
+    assert sorted(truth["shipment_id"]) == sorted(base.loc[want, "shipment_id"])
+    late = ships["actual_days"].astype(int) - base["actual_days"].astype(int)
+    np.testing.assert_array_equal(late, np.where(want, 2, 0))
+    assert (truth["magnitude"] == extra).all() and set(truth["type"]) == {"carrier_delay"}

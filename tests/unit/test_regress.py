@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
@@ -52,6 +54,31 @@ def test_ols_small_blocks_equal_one_block(data):
     tiny = lstsq.block_factor(X, y, w, True, block_rows=7)
     a, b = lstsq.LeastSquaresSolution(whole.R, True, 500), lstsq.LeastSquaresSolution(tiny.R, True, 500)
     np.testing.assert_allclose(a.coef(), b.coef(), rtol=1e-10)
+
+
+def test_device_path_factors_each_block_with_cupy_qr_mode_r(monkeypatch):
+    # No GPU here: a stand-in ``cupy`` whose qr is numpy's records that the device path calls
+    # cupy.linalg.qr(A, mode="r") on every block (no host work buffer) and that the factor of the
+    # stacked blocks is right: R'R equals A'A of A = sqrt(w) [1, X, y] (closed form)
+    import sys
+    import types
+
+    modes = []
+
+    def qr(A, mode):
+        modes.append(mode)
+        return np.linalg.qr(A, mode=mode)
+
+    fake = types.ModuleType("cupy")
+    fake.linalg, fake.ndarray = types.SimpleNamespace(qr=qr), type("ndarray", (), {})
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(lstsq, "_is_cupy", lambda xp: True)
+    rng = np.random.default_rng(4)
+    X, y, w = rng.normal(size=(50, 3)), rng.normal(size=50), rng.uniform(0.5, 2.0, 50)
+    factor = lstsq.block_factor(X, y, w, True, block_rows=16)
+    assert modes == ["r"] * 4
+    A = np.sqrt(w)[:, None] * np.column_stack([np.ones(50), X, y])
+    np.testing.assert_allclose(factor.R.T @ factor.R, A.T @ A, rtol=1e-10, atol=1e-10)
 
 
 def test_ols_weighted_matches_sklearn(data):
@@ -409,6 +436,22 @@ def test_bad_input_raises_data_validation_error(data):
         rg.time_series_splits(np.arange(10), None, 1, 0)
     with pytest.raises(DataValidationError, match="'forecast'.*missing"):
         rg.evaluate(pd.DataFrame({"sku": ["a"], "location": ["w"], "units": [1.0]}))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy notes the overflow before the fit refuses
+def test_fit_that_overflows_names_the_largest_column():
+    # each value passes the input check (squares stay finite), yet slopes of order 1e150 / 1e-160
+    # overflow float64: the fit refuses, naming the input of largest magnitude (here the target)
+    rng = np.random.default_rng(8)
+    X = pd.DataFrame({"a": rng.normal(size=20) * 1e-160, "b": rng.normal(size=20) * 1e-160})
+    y = pd.Series(rng.normal(size=20) * 1e150, name="units")
+    top = re.escape(f"{np.abs(y).max():.3g}")
+    with pytest.raises(DataValidationError, match=rf"^column 'units': the least-squares fit is not finite.*"
+                                                  rf"largest magnitude {top} in this column") as err:
+        rg.LinearRegression().fit(X, y)
+    assert err.value.column == "units"
+    with pytest.raises(DataValidationError, match="^column 'y': the least-squares fit is not finite"):
+        rg.LinearRegression().fit(X.to_numpy(), y.to_numpy())
 
 
 def test_dask_input_goes_to_out_of_core_models_only(monkeypatch):

@@ -118,7 +118,8 @@ def test_partition_by_series_validates_before_work():
         scale.partition_by_series(ddf, "sku", "date", npartitions=0)
     with pytest.raises(ValueError, match="id_cols"):
         scale.partition_by_series(ddf, [], "date")
-    with pytest.raises(DataValidationError, match="parameter 'ddf'.*Dask"):
+    with pytest.raises(DataValidationError, match="^parameter 'ddf': partition_by_series expects a Dask DataFrame, "
+                                                  "got a DataFrame$"):
         scale.partition_by_series(_panel(), "sku", "date")
 
 
