@@ -345,3 +345,10 @@ def test_estimator_imports_a_learner_from_a_dotted_path_below_the_library():
     assert panel.frames.estimator(frame, "linear_model.LogisticRegression") is LogisticRegression
     # two dots: the module path is everything before the last one
     assert panel.frames.estimator(frame, "feature_extraction.text.TfidfVectorizer") is TfidfVectorizer
+
+
+def test_as_list_shows_the_first_name_that_is_not_a_string():
+    with pytest.raises(DataValidationError) as err:
+        panel.as_list(["sku", 3, None], "id_cols")
+    assert str(err.value) == "parameter 'id_cols': column names must be strings, got 3"
+    assert panel.as_list("sku") == ["sku"] and panel.as_list(("a", "b")) == ["a", "b"] and panel.as_list(None) == []
