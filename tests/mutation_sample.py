@@ -15,7 +15,10 @@ the score ``(killed + timeout) / (checked - skipped)`` (mutmut's definition, as 
 ``tests/mutation_score.py``) and its interval.
 
 The draw depends only on the sorted list of mutant names and the seed, so the same code and seed give
-the same sample: rerun it after adding tests to get the "after" score on the same mutants.
+the same sample. After adding tests, ``score FILE --to-rerun`` lists the sampled mutants not killed
+yet (survived, untested, not checked) for ``mutmut run``: the "after" score on the same mutants
+without checking the killed ones again. mutmut forgets the results of a function edited since its
+run (when it next writes the mutants), so after editing code score again and rerun what is left.
 """
 
 from __future__ import annotations
@@ -110,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     p_score = sub.add_parser("score", help="score a drawn sample")
     p_score.add_argument("sample", type=Path)
     p_score.add_argument("--survivors", action="store_true")
+    p_score.add_argument("--to-rerun", action="store_true",
+                         help="print only the sampled mutants not killed yet (survived, untested, unchecked)")
     args = parser.parse_args(argv)
     if args.command == "draw":
         sample = draw(args.root, args.size, args.seed)
@@ -117,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         covered = covered_functions(args.root)
         print("\n".join(name for name in sample if _function_of(name) in covered))
         return 0
-    report(sample_statuses(args.root, args.sample.read_text().split()), args.survivors)
+    statuses = sample_statuses(args.root, args.sample.read_text().split())
+    if args.to_rerun:
+        print("\n".join(name for name, status in statuses.items() if status not in ("killed", "timeout")))
+        return 0
+    report(statuses, args.survivors)
     return 0
 
 

@@ -66,3 +66,11 @@ def test_score_counts_killed_and_timeout_over_checked(root, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "estimated from 10 checked mutants: 40.0%" in out
     assert out.count("survived   toolkit.a") == 2 and out.count("no tests   toolkit.b") == 4
+
+
+def test_to_rerun_lists_what_is_not_killed(root, tmp_path, capsys):
+    (tmp_path / "s.txt").write_text("\n".join(mutation_sample.draw(root, 10, seed=0)))
+    mutation_sample.main(["--root", str(root), "score", str(tmp_path / "s.txt"), "--to-rerun"])
+    printed = sorted(capsys.readouterr().out.split())
+    assert printed == sorted(["toolkit.a.x_f__mutmut_1", "toolkit.a.x_f__mutmut_2"]
+                             + [f"toolkit.b.xǁKǁm__mutmut_{i}" for i in range(1, 5)])
