@@ -111,10 +111,12 @@ def corrupt(df: pd.DataFrame, kind: str, column: str, row: int = 0, key: str = "
 
 def _mentions(message: str, name: str) -> bool:
     """A column or parameter name must appear quoted, as the messages show names: ``'sku'`` is named
-    by "column 'sku'" but not by "column 'skus'"; a name with a space is a phrase, found as it is."""
+    by "column 'sku'" (or an entry of it, "'sku['web']'") but not by "column 'skus'"; a name with a
+    space is a phrase, found as it is."""
     if " " in name:
         return name in message
-    return repr(name) in message or f"'{name}'" in message
+    quoted = (repr(name), f"'{name}'", f"'{name}[", f'"{name}[')  # forecasts['sku']: an entry of 'forecasts'
+    return any(q in message for q in quoted)
 
 
 def assert_rejects(call: Callable[[], Any], names: Iterable[str] = ()) -> Exception:
