@@ -60,20 +60,27 @@ def draw(root: Path, size: int, seed: int) -> list[str]:
 
 
 def sample_statuses(root: Path, sample: list[str]) -> dict[str, str]:
-    """Status of each sampled mutant; one whose function no test reaches is "no tests"."""
+    """Status of each sampled mutant; one whose function no test reaches is "no tests", one whose
+    function was edited so that it no longer has that mutant is "gone" (left out of the score)."""
     found = {name: status for statuses in module_results(root, []).values() for name, status in statuses.items()}
     missing = [name for name in sample if name not in found]
-    if missing:
+    if len(missing) > len(sample) // 10:
         raise SystemExit(f"{len(missing)} sampled mutants are not in {root}/ (first: {missing[0]}): "
-                         "the code changed since the draw, draw again")
+                         "the code changed a lot since the draw, draw again")
     covered = covered_functions(root)
-    return {name: found[name] if _function_of(name) in covered else "no tests" for name in sample}
+    return {name: "gone" if name not in found else found[name] if _function_of(name) in covered else "no tests"
+            for name in sample}
 
 
 def wilson_interval(hits: int, trials: int) -> tuple[float, float]:
     """95 % Wilson score interval of a proportion, in percent."""
     ci = binomtest(hits, trials).proportion_ci(confidence_level=0.95, method="wilson")
     return 100.0 * ci.low, 100.0 * ci.high
+
+
+def _present(counts: Counter) -> Counter:
+    """``counts`` without the mutants that are gone."""
+    return Counter({status: n for status, n in counts.items() if status != "gone"})
 
 
 def report(statuses: dict[str, str], survivors: bool) -> None:
@@ -86,14 +93,16 @@ def report(statuses: dict[str, str], survivors: bool) -> None:
     total: Counter = Counter()
     for package, counts in sorted(by_package.items()):
         total += counts
-        print(f"{package:<30}" + "".join(f"{counts[c]:>12}" for c in cols) + f"{score(counts):>7.1f}%")
-    print(f"{'sample':<30}" + "".join(f"{total[c]:>12}" for c in cols) + f"{score(total):>7.1f}%")
-    trials = sum(total.values()) - total["skipped"] - total["not checked"]
+        print(f"{package:<30}" + "".join(f"{counts[c]:>12}" for c in cols) + f"{score(_present(counts)):>7.1f}%")
+    print(f"{'sample':<30}" + "".join(f"{total[c]:>12}" for c in cols) + f"{score(_present(total)):>7.1f}%")
+    trials = sum(total.values()) - total["skipped"] - total["not checked"] - total["gone"]
     if trials:
         low, high = wilson_interval(total["killed"] + total["timeout"], trials)
         hits = total["killed"] + total["timeout"]
         print(f"toolkit/ score estimated from {trials} checked mutants: {100.0 * hits / trials:.1f}% "
               f"(95 % interval {low:.1f}-{high:.1f}%)")
+    if total["gone"]:
+        print(f"{total['gone']} sampled mutants are gone (their function was edited since the draw): left out")
     if total["not checked"]:
         print(f"{total['not checked']} sampled mutants not checked yet: the estimate is of a biased part of the sample")
     if survivors:

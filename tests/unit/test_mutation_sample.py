@@ -74,3 +74,14 @@ def test_to_rerun_lists_what_is_not_killed(root, tmp_path, capsys):
     printed = sorted(capsys.readouterr().out.split())
     assert printed == sorted(["toolkit.a.x_f__mutmut_1", "toolkit.a.x_f__mutmut_2"]
                              + [f"toolkit.b.xǁKǁm__mutmut_{i}" for i in range(1, 5)])
+
+
+def test_a_mutant_gone_with_an_edit_is_left_out_of_the_score(root, tmp_path, capsys):
+    sample = mutation_sample.draw(root, 10, seed=0)
+    (tmp_path / "s.txt").write_text("\n".join(sample[:9] + ["toolkit.a.x_f__mutmut_99"]))
+    statuses = mutation_sample.sample_statuses(root, sample[:9] + ["toolkit.a.x_f__mutmut_99"])
+    assert statuses["toolkit.a.x_f__mutmut_99"] == "gone"
+    mutation_sample.main(["--root", str(root), "score", str(tmp_path / "s.txt")])
+    out = capsys.readouterr().out
+    killed = sum(statuses[n] == "killed" for n in sample[:9])
+    assert f"estimated from 9 checked mutants: {100 * killed / 9:.1f}%" in out and "1 sampled mutants are gone" in out
