@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     statuses = sample_statuses(args.root, args.sample.read_text().split())
     if args.to_rerun:
-        print("\n".join(name for name, status in statuses.items() if status not in ("killed", "timeout")))
+        print("\n".join(name for name, status in statuses.items() if status not in ("killed", "timeout", "gone")))
         return 0
     report(statuses, args.survivors)
     return 0

@@ -118,6 +118,22 @@ def test_exogenous_column_may_be_named_like_a_helper_column(name):
     np.testing.assert_allclose(fc.predict(future_df=future)["forecast"], [10.0, 15.0, 10.0, 15.0])
 
 
+def test_future_exogenous_values_missing_on_forecast_dates_are_named_with_their_series_and_dates():
+    dates = pd.date_range("2024-01-01", periods=60)
+    promo = (np.arange(60) % 3 == 0).astype(float)
+    df = pd.DataFrame({"sku": "a", "location": "web", "date": dates, "units": 10.0 + 5.0 * promo, "promo": promo})
+    spec = FeatureSpec(lags=(), rolling={}, calendar=(), fourier=(), exog=("promo",))
+    fc = fcm.Forecaster(LinearRegression(), spec, horizon=4).fit(df)
+    future = pd.DataFrame({"sku": "a", "location": "web", "date": pd.date_range("2024-03-01", periods=4),
+                           "promo": [0.0, np.nan, 0.0, 1.0]}).drop(index=3)  # 03-02 NaN, 03-04 absent
+    with pytest.raises(DataValidationError) as err:
+        fc.predict(future_df=future)
+    assert err.value.column == "promo"
+    assert str(err.value) == ("column 'promo': future_df lacks values for forecast dates (2 offending rows; e.g. "
+                              "[('a', 'web', Timestamp('2024-03-02 00:00:00')), "
+                              "('a', 'web', Timestamp('2024-03-04 00:00:00'))])")
+
+
 def _ar_panel(n=80):
     rows = []
     for i, (y0, y1) in enumerate([(1.0, 2.0), (5.0, 3.0), (10.0, 12.0)]):
