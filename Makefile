@@ -107,18 +107,18 @@ mutate: $(VENV)/.installed-dev
 	$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(if $(filter toolkit,$(MUTANTS)),,"$(MUTANTS)")
 	$(PY) tests/mutation_score.py "$(MUTANTS)"
 
-# The score of all of toolkit/ estimated from SAMPLE mutants drawn at random (SEED fixes the draw):
+# The score of all of toolkit/ estimated from MUTATE_SAMPLE mutants drawn at random (MUTATE_SEED fixes the draw):
 # checking every mutant takes weeks here, a sample of a few hundred gives the score within a few
 # points (tests/mutation_sample.py prints the 95 % interval). The first line records mutmut's stats
 # once (mutating one small function) when mutants/ does not have them yet.
-SAMPLE ?= 400
-SEED ?= 19
+MUTATE_SAMPLE ?= 400
+MUTATE_SEED ?= 19
 
 mutate-sample: $(VENV)/.installed-dev
 	test -f mutants/mutmut-stats.json || $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) "toolkit.panel.checks.x_as_list*"
-	$(PY) tests/mutation_sample.py draw $(SAMPLE) --seed $(SEED) --out mutants/sample-$(SEED).txt > mutants/sample-$(SEED)-run.txt
-	xargs -x -s 1000000 -a mutants/sample-$(SEED)-run.txt $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
-	$(PY) tests/mutation_sample.py score mutants/sample-$(SEED).txt --survivors
+	$(PY) tests/mutation_sample.py draw $(MUTATE_SAMPLE) --seed $(MUTATE_SEED) --out mutants/sample-$(MUTATE_SEED).txt > mutants/sample-$(MUTATE_SEED)-run.txt
+	xargs -x -s 1000000 -a mutants/sample-$(MUTATE_SEED)-run.txt $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
+	$(PY) tests/mutation_sample.py score mutants/sample-$(MUTATE_SEED).txt --survivors
 
 # On a GPU machine: the gpu-marked tests, then the GPU benchmarks (benchmarks/gpu_bench_*.py, each
 # appending to benchmarks/out/gpu_summary.json; gpu_common.py is their harness). Use PY=python3 where the
